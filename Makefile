@@ -86,7 +86,13 @@ envtest: ## Build (first run only) and print the envtest control-plane directory
 	@KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest.sh
 
 .PHONY: test
-test: verify vet lint build test-unit ## Everything CI runs.
+test: verify vet lint helm-lint build test-unit ## Everything CI runs.
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## helm lint the chart and render it, with the built-in certificates and with cert-manager.
+	$(HELM) lint --strict charts/airlock
+	$(HELM) template airlock charts/airlock -n airlock-system >/dev/null
+	$(HELM) template airlock charts/airlock -n airlock-system --set certManager.enabled=true >/dev/null
 
 .PHONY: test-unit
 test-unit: ## go test on envtest (builds the control plane first if needed).

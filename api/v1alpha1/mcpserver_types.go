@@ -74,7 +74,7 @@ type MCPServerSpec struct {
 
 // Upstream is the MCP server process the sidecar fronts.
 // +kubebuilder:validation:XValidation:rule="self.transport == 'Stdio' || has(self.port)",message="port is required unless transport is Stdio"
-// +kubebuilder:validation:XValidation:rule="self.transport != 'Stdio' || self.credentials.all(c, has(c.env))",message="Stdio credentials are passed as environment variables: set env on each credential"
+// +kubebuilder:validation:XValidation:rule="self.transport != 'Stdio' || !has(self.credentials) || self.credentials.all(c, has(c.env))",message="Stdio credentials are passed as environment variables: set env on each credential"
 type Upstream struct {
 	// Port of the MCP server on localhost.
 	// +kubebuilder:validation:Minimum=1
@@ -302,8 +302,4 @@ type MCPServerList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []MCPServer `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&MCPServer{}, &MCPServerList{})
 }

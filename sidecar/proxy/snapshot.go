@@ -1,0 +1,37 @@
+package proxy
+
+import (
+	"net/url"
+
+	"github.com/mcp-airlock/airlock/sidecar/authn"
+	"github.com/mcp-airlock/airlock/sidecar/credentials"
+	"github.com/mcp-airlock/airlock/sidecar/mask"
+	"github.com/mcp-airlock/airlock/sidecar/policy"
+)
+
+// Snapshot is the compiled configuration of one MCPServer. It is immutable;
+// the Watcher builds a new one on every change and the Proxy swaps it in
+// atomically, so the hot path never locks or compiles.
+type Snapshot struct {
+	// Server is "namespace/name", for logs and errors.
+	Server string
+	// Generation of the MCPServer the snapshot was built from.
+	Generation int64
+
+	Authn       *authn.Authenticator
+	Policy      *policy.Set
+	Credentials *credentials.Set
+	// Masker redacts every response; nil when no bound policy masks.
+	Masker *mask.Masker
+
+	// Upstream is the MCP endpoint on localhost the MCPServer names; the
+	// proxy's Options.Upstream, when set, takes precedence.
+	Upstream *url.URL
+
+	// Metadata is the RFC 9728 protected-resource document.
+	Metadata []byte
+
+	// Err, when set, is why the configuration cannot be enforced; every
+	// call is then refused with 503 (fail closed) until a good one arrives.
+	Err error
+}

@@ -1,0 +1,116 @@
+// Package e2e runs the real sidecar binary between real MCP peers from npm
+// (server-everything, the MCP Inspector CLI) and a real API server and IdP.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	ctrlenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/mcp-airlock/airlock/test/envtest"
+	oidctest "github.com/mcp-airlock/airlock/test/oidc"
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "End to end: sidecar binary, npm MCP peers, API server, IdP")
+}
+
+var (
+	ctx        context.Context
+	env        *envtest.Env
+	idp        *oidctest.IdP
+	npmDir     string // node_modules/.bin lives below it
+	sidecarBin string
+	kubeconfig string
+)
+
+var _ = BeforeSuite(func() {
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+
+	out, err := exec.Command(filepath.Join(envtest.RepoRoot(), "hack", "npm-peers.sh")).Output()
+	Expect(err).NotTo(HaveOccurred(), "installing the npm MCP peers with hack/npm-peers.sh")
+	npmDir = strings.TrimSpace(string(out))
+
+	dir := GinkgoT().TempDir()
+	sidecarBin = filepath.Join(dir, "sidecar")
+	build := exec.Command("go", "build", "-o", sidecarBin, "./cmd/sidecar")
+	build.Dir = envtest.RepoRoot()
+	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(build.Run()).To(Succeed())
+
+	env, err = envtest.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	user, err := env.AddUser(ctrlenvtest.User{Name: "airlock-sidecar", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	kc, err := user.KubeConfig()
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig = filepath.Join(dir, "kubeconfig")
+	Expect(os.WriteFile(kubeconfig, kc, 0o600)).To(Succeed())
+
+	idp = oidctest.Start(GinkgoT(), oidctest.Options{})
+})
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start runs a process until the spec ends, its output in the Ginkgo log.
+func start(name string, envv []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), envv...)
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	cmd.WaitDelay = 5 * time.Second
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// bin is a program of the npm peers.
+func bin(name string) string { return filepath.Join(npmDir, "node_modules", ".bin", name) }
+
+// waitHTTP waits until url answers with want.
+func waitHTTP(url string, want int) {
+	Eventually(func() (int, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode, nil
+	}).WithTimeout(60*time.Second).Should(Equal(want), fmt.Sprintf("waiting for %s", url))
+}
+
+// withToken is an http.Client presenting token.
+func withToken(token string) *http.Client {
+	return &http.Client{Transport: tokenTransport(token)}
+}
+
+type tokenTransport string
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(t))
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/mcp-airlock/airlock/api/v1alpha1"
+)
+
+const (
+	clientID     = "0oa-e2e-agent"
+	clientSecret = "e2e-agent-secret"
+)
+
+// inspector runs the MCP Inspector CLI against url and returns its output.
+func inspector(url, token string, args ...string) (string, error) {
+	all := []string{"--cli", url, "--transport", "http"}
+	if token != "" {
+		all = append(all, "--header", "Authorization: Bearer "+token)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, bin("mcp-inspector"), append(all, args...)...).CombinedOutput()
+	GinkgoWriter.Printf("inspector %v:\n%s\n", args, out)
+	return string(out), err
+}
+
+var _ = Describe("server-everything behind the sidecar binary", Ordered, func() {
+	var (
+		endpoint string
+		token    string
+	)
+
+	BeforeAll(func() {
+		idp.AddClient(clientID, clientSecret, []string{"mcp.read"}, nil)
+		token = idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
+
+		upstreamPort := freePort()
+		start(bin("mcp-server-everything"), []string{"PORT=" + strconv.Itoa(upstreamPort)}, "streamableHttp")
+
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "everything-upstream", Namespace: "default"},
+			StringData: map[string]string{"token": "upstream-e2e-credential"}}
+		Expect(env.Client.Create(ctx, secret)).To(Succeed())
+		server := &v1alpha1.MCPServer{
+			ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: "default"},
+			Spec: v1alpha1.MCPServerSpec{
+				Upstream: v1alpha1.Upstream{Port: int32(upstreamPort), Credentials: []v1alpha1.UpstreamCredential{{
+					Name: "upstream", SecretRef: v1alpha1.SecretKeyRef{Name: secret.Name, Key: "token"}}}},
+				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
+					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
+			},
+		}
+		Expect(env.Client.Create(ctx, server)).To(Succeed())
+		policy := &v1alpha1.AccessPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "agents", Namespace: "default"},
+			Spec: v1alpha1.AccessPolicySpec{
+				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "everything"}},
+				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": clientID}}},
+				Rules: []v1alpha1.Rule{
+					{Name: "everyday-tools", Tools: []string{"echo", "get-sum", "trigger-long-running-operation"}, Action: v1alpha1.ActionAllow},
+					{Name: "block-env", Tools: []string{"get-env"}, Action: v1alpha1.ActionDeny},
+					{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
+				},
+			},
+		}
+		Expect(env.Client.Create(ctx, policy)).To(Succeed())
+
+		listen, metrics := freePort(), freePort()
+		start(sidecarBin, nil, "--server=default/everything", "--kubeconfig="+kubeconfig,
+			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics), "--zap-log-level=debug")
+		endpoint = fmt.Sprintf("http://127.0.0.1:%d/mcp", listen)
+		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/mcp", upstreamPort), 400) // server-everything is up: a GET without a session
+	})
+
+	It("lists only the allowed tools to the Inspector CLI", func() {
+		out, err := inspector(endpoint, token, "--method", "tools/list")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainSubstring(`"name": "echo"`))
+		Expect(out).To(ContainSubstring(`"name": "get-sum"`))
+		Expect(out).NotTo(ContainSubstring(`"name": "get-env"`))
+		Expect(out).NotTo(ContainSubstring(`"name": "get-tiny-image"`))
+	})
+
+	It("lets the Inspector CLI call an allowed tool", func() {
+		out, err := inspector(endpoint, token, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=through the airlock")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainSubstring("Echo: through the airlock"))
+	})
+
+	It("refuses a blocked call to the Inspector CLI with the rule's name", func() {
+		out, err := inspector(endpoint, token, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=DROP TABLE models")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("blocked by rule no-sql-in-echo in policy default/agents"))
+		Expect(out).NotTo(ContainSubstring("Echo: DROP TABLE"))
+	})
+
+	It("hides a blocked tool from the Inspector CLI altogether", func() {
+		out, err := inspector(endpoint, token, "--method", "tools/call", "--tool-name", "get-env")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("not found"))
+		Expect(out).NotTo(ContainSubstring("PATH"))
+	})
+
+	It("refuses the Inspector CLI without a token, pointing it at OAuth", func() {
+		// The 401's WWW-Authenticate leads the Inspector to start an OAuth
+		// flow, which it cannot finish without a terminal.
+		out, err := inspector(endpoint, "", "--method", "tools/list")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("auth_required"))
+		Expect(out).NotTo(ContainSubstring(`"name": "echo"`))
+	})
+
+	It("delivers a long-running tool's progress notifications while it runs", func() {
+		var (
+			mu    sync.Mutex
+			times []time.Time
+		)
+		u, err := url.Parse(endpoint)
+		Expect(err).NotTo(HaveOccurred())
+		c := sdk.NewClient(&sdk.Implementation{Name: "e2e", Version: "v0"}, &sdk.ClientOptions{
+			ProgressNotificationHandler: func(context.Context, *sdk.ProgressNotificationClientRequest) {
+				mu.Lock()
+				defer mu.Unlock()
+				times = append(times, time.Now())
+			},
+		})
+		cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: u.String(), HTTPClient: withToken(token)}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = cs.Close() }()
+		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "trigger-long-running-operation",
+			Arguments: map[string]any{"duration": 3, "steps": 3}, Meta: sdk.Meta{"progressToken": "e2e"}})
+		Expect(err).NotTo(HaveOccurred())
+		done := time.Now()
+		Expect(res.Content[0].(*sdk.TextContent).Text).To(ContainSubstring("Long running operation completed"))
+		// The client handles notifications concurrently: the last may be
+		// handled just after the result.
+		Eventually(func() int { mu.Lock(); defer mu.Unlock(); return len(times) }).Should(Equal(3))
+		mu.Lock()
+		defer mu.Unlock()
+		first := slices.MinFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+		// The tool sleeps a second between steps: had the sidecar buffered
+		// the stream, the first notification would arrive with the result.
+		Expect(done.Sub(first)).To(BeNumerically(">", 1500*time.Millisecond))
+	})
+})
