@@ -101,6 +101,9 @@ type Authenticator struct {
 	oidc map[string]*oidcIssuer // by issuer URL
 	kube *kubeIssuer
 	now  func() time.Time
+	// seen holds tokens already verified; Identities from it are shared and
+	// must not be modified.
+	seen verified
 }
 
 // New validates cfg and builds an Authenticator. It does no network I/O:
@@ -203,16 +206,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Ide
 	if err != nil {
 		return nil, err
 	}
+	now := a.now()
+	key := tokenKey(raw)
+	if id, ok := a.seen.get(key, now); ok {
+		return id, nil
+	}
 	p, err := peek(raw)
 	if err != nil {
 		return nil, err
 	}
 	// p is unverified: it only picks the issuer that verifies the token.
 	if iss, ok := a.oidc[p.Issuer]; ok {
-		return iss.verify(ctx, raw, a.now())
+		id, err := iss.verify(ctx, raw, now)
+		if err == nil {
+			a.seen.put(key, id, now, oidcVerifiedFor)
+		}
+		return id, err
 	}
 	if a.kube != nil && p.isKubernetes() {
-		return a.kube.review(ctx, raw)
+		id, err := a.kube.review(ctx, raw)
+		if err == nil {
+			a.seen.put(key, id, now, kubeVerifiedFor)
+		}
+		return id, err
 	}
 	return nil, newError(ReasonUnknownIssuer, nil)
 }

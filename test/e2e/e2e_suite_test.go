@@ -55,6 +55,7 @@ var _ = BeforeSuite(func() {
 	env, err = envtest.Start()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
+	DeferCleanup(cancel) // runs first: stops what still talks to the API server
 	user, err := env.AddUser(ctrlenvtest.User{Name: "airlock-sidecar", Groups: []string{"system:masters"}}, nil)
 	Expect(err).NotTo(HaveOccurred())
 	kc, err := user.KubeConfig()
@@ -63,6 +64,7 @@ var _ = BeforeSuite(func() {
 	Expect(os.WriteFile(kubeconfig, kc, 0o600)).To(Succeed())
 
 	idp = oidctest.Start(GinkgoT(), oidctest.Options{})
+	idp.AddClient(clientID, clientSecret, []string{"mcp.read"}, nil)
 })
 
 // freePort returns a loopback port that was free a moment ago.

@@ -44,7 +44,6 @@ var _ = Describe("server-everything behind the sidecar binary", Ordered, func() 
 	)
 
 	BeforeAll(func() {
-		idp.AddClient(clientID, clientSecret, []string{"mcp.read"}, nil)
 		token = idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
 
 		upstreamPort := freePort()
