@@ -167,8 +167,8 @@ func BenchmarkLoad(b *testing.B) {
 	for b.Loop() {
 		direct, directPerSec := run(rig.direct, "")
 		through, perSec := run(rig.sidecar, rig.token)
-		b.ReportMetric(float64((pct(through, .50)-pct(direct, .50)).Microseconds()), "added-p50-µs")
-		b.ReportMetric(float64((pct(through, .99)-pct(direct, .99)).Microseconds()), "added-p99-µs")
+		b.ReportMetric(float64((pct(through, .50) - pct(direct, .50)).Microseconds()), "added-p50-µs")
+		b.ReportMetric(float64((pct(through, .99) - pct(direct, .99)).Microseconds()), "added-p99-µs")
 		b.ReportMetric(perSec, "calls/s")
 		b.ReportMetric(directPerSec, "direct-calls/s")
 	}
