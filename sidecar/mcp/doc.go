@@ -1,6 +1,8 @@
 // Package mcp is the wire layer the Airlock proxy uses to police MCP traffic:
-// JSON-RPC 2.0 messages as MCP carries them over Streamable HTTP (and, in
-// later steps, legacy HTTP+SSE and stdio).
+// JSON-RPC 2.0 messages as MCP carries them over Streamable HTTP and the
+// legacy HTTP+SSE transport, in every protocol revision from 2024-11-05 to
+// 2026-07-28 (batches, the headers that mirror a body, the _meta protocol
+// version).
 //
 // It decodes just enough of each message to decide on it (kind, method, id,
 // the tool, prompt or resource it targets, its arguments, a progress token),

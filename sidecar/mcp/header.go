@@ -1,5 +1,12 @@
 package mcp
 
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+)
+
 // HTTP headers of the MCP Streamable HTTP transport.
 const (
 	HeaderSessionID       = "Mcp-Session-Id"
@@ -9,7 +16,14 @@ const (
 	// (2026-07-28); they must match it.
 	HeaderMethod = "Mcp-Method"
 	HeaderName   = "Mcp-Name"
+	// HeaderParamPrefix starts the headers that mirror tool arguments a
+	// server marked with x-mcp-header (2026-07-28), e.g. Mcp-Param-Region.
+	HeaderParamPrefix = "Mcp-Param-"
 )
+
+// MetaProtocolVersion is the params._meta member that carries a request's
+// protocol version (2026-07-28); on HTTP it must equal MCP-Protocol-Version.
+const MetaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
 
 // ContentTypeJSON is the content type of a JSON-RPC body or reply.
 const ContentTypeJSON = "application/json"
@@ -37,11 +51,24 @@ const (
 // DefaultVersion is the revision to assume when a request does not say.
 const DefaultVersion = Version20250326
 
+var knownVersions = [...]Version{Version20260728, Version20251125, Version20250618, Version20250326, Version20241105}
+
+// Versions returns the revisions Airlock knows, newest first: what an
+// UnsupportedProtocolVersion error lists as supported.
+func Versions() []string {
+	out := make([]string, len(knownVersions))
+	for i, v := range knownVersions {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // Known reports whether v is a revision Airlock knows.
 func (v Version) Known() bool {
-	switch v {
-	case Version20241105, Version20250326, Version20250618, Version20251125, Version20260728:
-		return true
+	for _, k := range knownVersions {
+		if v == k {
+			return true
+		}
 	}
 	return false
 }
@@ -52,3 +79,35 @@ func (v Version) AllowsBatch() bool { return v == Version20250326 }
 // MirrorsHeaders reports whether requests of v carry Mcp-Method and
 // Mcp-Name headers, which must match the body.
 func (v Version) MirrorsHeaders() bool { return v.Known() && v >= Version20260728 }
+
+// The Base64 sentinel that carries a header value which is not plain
+// printable ASCII (2026-07-28): =?base64?<standard Base64 of UTF-8>?=.
+const (
+	base64Prefix = "=?base64?"
+	base64Suffix = "?="
+)
+
+// DecodeHeaderValue returns the value an Mcp-Name or Mcp-Param-* header
+// carries: the decoded text of a Base64 sentinel, else the value itself.
+// ok is false for a sentinel that is not valid Base64 of UTF-8 text.
+func DecodeHeaderValue(v string) (value string, ok bool) {
+	inner, found := strings.CutPrefix(v, base64Prefix)
+	if !found {
+		return v, true
+	}
+	inner, found = strings.CutSuffix(inner, base64Suffix)
+	if !found {
+		return v, true
+	}
+	b, err := base64.StdEncoding.DecodeString(inner)
+	if err != nil || !validText(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// validText reports whether b is UTF-8 without the replacement character,
+// the same test stringValue applies to names in a body.
+func validText(b []byte) bool {
+	return utf8.Valid(b) && !bytes.ContainsRune(b, utf8.RuneError)
+}

@@ -77,6 +77,35 @@ func ListField(method string) (field string, ok bool) {
 	return "", false
 }
 
+// ListFields returns the members of a response's result that hold a list
+// a caller's rights apply to ("tools", "resources", "resourceTemplates",
+// "prompts"), in that order. The proxy filters every result that has one,
+// whatever request it answers: it need not trust the response's id to know
+// which results are lists. A result with such a member that is not an
+// array, or that would read two ways, is an error; a result that is not an
+// object has none.
+func ListFields(result json.RawMessage) ([]string, error) {
+	v := span{skipSpace(result, 0), len(result)}
+	if kindOf(result, v) != '{' {
+		return nil, nil
+	}
+	f, reason := readObject(result, v, listFields)
+	if reason != "" {
+		return nil, errors.New(`mcp: "result" ` + reason)
+	}
+	var out []string
+	for i, name := range listFields {
+		switch kindOf(result, f[i]) {
+		case 0, 'n':
+		case '[':
+			out = append(out, name)
+		default:
+			return nil, errors.New(`mcp: "result.` + name + `" is not an array`)
+		}
+	}
+	return out, nil
+}
+
 // FilterList removes from a list response's result.<field> ("tools",
 // "resources", "resourceTemplates" or "prompts") every entry that keep
 // refuses, and every entry without a well-formed name (or uri). All other

@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -256,5 +257,30 @@ func TestFilterListOfABatch(t *testing.T) {
 	}
 	if strings.Contains(string(body), `"tools":[{"name":"b"}]`) {
 		t.Errorf("FilterList wrote into the body")
+	}
+}
+
+func TestListFields(t *testing.T) {
+	tests := []struct {
+		result  string
+		want    []string
+		wantErr bool
+	}{
+		{`{"tools":[{"name":"a"}],"nextCursor":"x"}`, []string{"tools"}, false},
+		{`{"resources":[],"resourceTemplates":[]}`, []string{"resources", "resourceTemplates"}, false},
+		{`{"prompts":null}`, nil, false},
+		{`{"content":[{"type":"text","text":"tools"}]}`, nil, false},
+		{`{"structuredContent":{"tools":[{"name":"a"}]}}`, nil, false}, // only top-level members are lists
+		{`[]`, nil, false},
+		{`"x"`, nil, false},
+		{`{"tools":"a"}`, nil, true},
+		{`{"tools":[],"tools":[]}`, nil, true},
+		{`{"Tools":[]}`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ListFields(json.RawMessage(tt.result))
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("ListFields(%s) = %v, %v; want %v, error %v", tt.result, got, err, tt.want, tt.wantErr)
+		}
 	}
 }

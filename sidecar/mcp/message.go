@@ -59,6 +59,9 @@ type Message struct {
 	// ProgressToken is params._meta.progressToken (a string or number) when
 	// the sender asked for progress notifications; nil otherwise.
 	ProgressToken json.RawMessage
+	// ProtocolVersion is params._meta["io.modelcontextprotocol/protocolVersion"]
+	// (2026-07-28), "" when absent or not a string.
+	ProtocolVersion string
 	// Result is the result of a response.
 	Result json.RawMessage
 	// Error is the error of an error response.
@@ -69,7 +72,7 @@ type Message struct {
 
 // Target is what a request acts on, for policy: the tool name of
 // tools/call, the prompt name of prompts/get, the resource URI of
-// resources/read; "" for other messages. Notifications with these methods
+// resources/read and resources/subscribe; "" for other messages. Notifications with these methods
 // have a target too, so that they are policed like requests.
 func (m *Message) Target() string { return m.target }
 
@@ -282,7 +285,12 @@ const (
 	pMeta
 )
 
-var metaNames = names{"progressToken"}
+var metaNames = names{"progressToken", MetaProtocolVersion}
+
+const (
+	mProgressToken = iota
+	mProtocolVersion
+)
 
 func invalidParams(reason string) *DecodeError {
 	return &DecodeError{Code: CodeInvalidParams, Reason: reason}
@@ -296,13 +304,13 @@ func (m *Message) decodeParams(b []byte, pv span) *DecodeError {
 	switch m.Method {
 	case MethodToolsCall, MethodPromptsGet:
 		targetField = pName
-	case MethodResourcesRead:
+	case MethodResourcesRead, MethodResourcesSubscribe:
 		targetField = pURI
 	}
 	if targetField < 0 {
 		if m.Params != nil && m.Params[0] == '{' {
 			if p, reason := readObject(b, pv, paramNames); reason == "" {
-				m.readProgressToken(b, p[pMeta])
+				m.readMeta(b, p[pMeta])
 			}
 		}
 		return nil
@@ -330,14 +338,15 @@ func (m *Message) decodeParams(b []byte, pv span) *DecodeError {
 			return invalidParams(`"params.arguments" must be an object`)
 		}
 	}
-	if reason := m.readProgressToken(b, p[pMeta]); reason != "" {
+	if reason := m.readMeta(b, p[pMeta]); reason != "" {
 		return invalidParams(`"params._meta" ` + reason)
 	}
 	return nil
 }
 
-// readProgressToken sets ProgressToken from the _meta object at v, if any.
-func (m *Message) readProgressToken(b []byte, v span) (reason string) {
+// readMeta sets ProgressToken and ProtocolVersion from the _meta object at
+// v, if any.
+func (m *Message) readMeta(b []byte, v span) (reason string) {
 	if kindOf(b, v) != '{' {
 		return ""
 	}
@@ -345,9 +354,12 @@ func (m *Message) readProgressToken(b []byte, v span) (reason string) {
 	if reason != "" {
 		return reason
 	}
-	switch t := meta[0]; kindOf(b, t) {
+	switch t := meta[mProgressToken]; kindOf(b, t) {
 	case '"', '0':
 		m.ProgressToken = b[t.start:t.end:t.end]
+	}
+	if v, ok := versionValue(b, meta[mProtocolVersion]); ok {
+		m.ProtocolVersion = v
 	}
 	return ""
 }
@@ -408,6 +420,43 @@ func methodValue(b []byte, v span) (string, bool) {
 	}
 	s, ok := stringValue(b, v)
 	return s, ok && s != ""
+}
+
+// versionValue decodes a protocol version, without allocating for known
+// ones.
+func versionValue(b []byte, v span) (string, bool) {
+	if kindOf(b, v) == '"' {
+		raw := b[v.start+1 : v.end-1]
+		for _, ver := range knownVersions {
+			if string(raw) == string(ver) {
+				return string(ver), true
+			}
+		}
+	}
+	return stringValue(b, v)
+}
+
+// SameID reports whether two ids name the same request: equal strings, or
+// equal numbers however they are written (1, 1.0, 1e0), since a server that
+// decodes and re-encodes ids answers 1.0 with 1.
+func SameID(a, b json.RawMessage) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	va, vb := span{0, len(a)}, span{0, len(b)}
+	switch ka := kindOf(a, va); {
+	case ka != kindOf(b, vb):
+		return false
+	case ka == '"':
+		sa, okA := stringValue(a, va)
+		sb, okB := stringValue(b, vb)
+		return okA && okB && sa == sb
+	case ka == '0':
+		fa, errA := strconv.ParseFloat(string(a), 64)
+		fb, errB := strconv.ParseFloat(string(b), 64)
+		return errA == nil && errB == nil && fa == fb
+	}
+	return false
 }
 
 // ErrTooLarge is returned by ReadBody for a body beyond its limit.

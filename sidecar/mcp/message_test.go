@@ -55,6 +55,11 @@ func TestDecodeAccepts(t *testing.T) {
 			want: []want{{kind: KindRequest, id: `2`, method: "resources/read", target: "file:///etc/passwd", params: `{"uri":"file:///etc/passwd"}`}},
 		},
 		{
+			name: "resources/subscribe targets the uri",
+			body: `{"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"file:///etc/passwd"}}`,
+			want: []want{{kind: KindRequest, id: `2`, method: "resources/subscribe", target: "file:///etc/passwd", params: `{"uri":"file:///etc/passwd"}`}},
+		},
+		{
 			name: "prompts/get targets the name",
 			body: `{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"review","arguments":{"lang":"go"}}}`,
 			want: []want{{kind: KindRequest, id: `3`, method: "prompts/get", target: "review",

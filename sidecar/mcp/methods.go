@@ -9,6 +9,7 @@ const (
 	MethodResourcesList          = "resources/list"
 	MethodResourcesTemplatesList = "resources/templates/list"
 	MethodResourcesRead          = "resources/read"
+	MethodResourcesSubscribe     = "resources/subscribe"
 	MethodPromptsList            = "prompts/list"
 	MethodPromptsGet             = "prompts/get"
 	MethodProgress               = "notifications/progress"
@@ -53,8 +54,8 @@ func knownMethod(raw []byte) (string, bool) {
 		return "notifications/resources/updated", true
 	case "notifications/prompts/list_changed":
 		return "notifications/prompts/list_changed", true
-	case "resources/subscribe":
-		return "resources/subscribe", true
+	case MethodResourcesSubscribe:
+		return MethodResourcesSubscribe, true
 	case "resources/unsubscribe":
 		return "resources/unsubscribe", true
 	case "completion/complete":

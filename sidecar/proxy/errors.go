@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mcp-airlock/airlock/sidecar/mcp"
 	"github.com/mcp-airlock/airlock/sidecar/policy"
@@ -38,6 +39,29 @@ func approvalRequiredResponse(id json.RawMessage, m *mcp.Message, d policy.Decis
 	return mcp.NewError(id, mcp.CodeApprovalRequired, msg, errorData{Reference: ref, Policy: d.Policy, Rule: d.Rule})
 }
 
+// headerMismatchResponse answers a request whose headers contradict its
+// body (HeaderMismatch, MCP 2026-07-28).
+func headerMismatchResponse(id json.RawMessage, reason, ref string) []byte {
+	return mcp.NewError(id, mcp.CodeHeaderMismatch, "Header mismatch: "+reason+"; reference "+ref, errorData{Reference: ref})
+}
+
+// versionData is the data of an UnsupportedProtocolVersion error: the
+// spec's supported and requested, and Airlock's reference.
+type versionData struct {
+	Supported []string `json:"supported"`
+	Requested string   `json:"requested"`
+	Reference string   `json:"reference"`
+}
+
+// unsupportedVersionResponse answers a request of a protocol revision the
+// sidecar does not police, listing the ones it does.
+func unsupportedVersionResponse(id json.RawMessage, requested, ref string) []byte {
+	msg := fmt.Sprintf("Unsupported protocol version %q: the Airlock sidecar polices %s; reference %s",
+		requested, strings.Join(mcp.Versions(), ", "), ref)
+	return mcp.NewError(id, mcp.CodeUnsupportedProtocolVersion, msg,
+		versionData{Supported: mcp.Versions(), Requested: requested, Reference: ref})
+}
+
 // describe names what a message acts on: "tool delete_all", "prompt p",
 // "resource file:///x".
 func describe(m *mcp.Message) string {
@@ -46,7 +70,7 @@ func describe(m *mcp.Message) string {
 		return "tool " + m.Target()
 	case mcp.MethodPromptsGet:
 		return "prompt " + m.Target()
-	case mcp.MethodResourcesRead, methodResourcesSubscribe:
+	case mcp.MethodResourcesRead, mcp.MethodResourcesSubscribe:
 		return "resource " + m.Target()
 	}
 	return "method " + m.Method

@@ -51,19 +51,31 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ex *exchange, bo
 	p.relay(w, resp, ex)
 }
 
-// roundTrip reaches the upstream; on failure it answers the caller itself.
-func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, ex *exchange, body []byte) (*http.Response, bool) {
+// upstreamURL is where a request goes: the MCP endpoint with the caller's
+// query, or, for a POST to a legacy HTTP+SSE session, the message endpoint
+// the upstream named.
+func (p *Proxy) upstreamURL(r *http.Request, ex *exchange) string {
 	target := p.opts.Upstream
 	if target == nil {
 		target = ex.snap.Upstream
 	}
 	u := *target
 	u.RawQuery = r.URL.RawQuery
+	if s := ex.legacy; s != nil {
+		u.Path, u.RawPath, u.RawQuery = s.upstream.Path, s.upstream.RawPath, s.upstream.RawQuery
+	}
+	return u.String()
+}
+
+// roundTrip reaches the upstream; on failure it answers the caller itself.
+// The upstream request ends with the caller's: a caller that goes away
+// cancels it (in 2026-07-28, closing the stream is how a call is cancelled).
+func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, ex *exchange, body []byte) (*http.Response, bool) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), rd)
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.upstreamURL(r, ex), rd)
 	if err != nil {
 		p.upstreamFailed(w, ex, err)
 		return nil, false
@@ -74,7 +86,7 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, ex *exchange, 
 		}
 	}
 	for k, v := range r.Header {
-		if strings.HasPrefix(k, "Mcp-Param-") {
+		if strings.HasPrefix(k, mcp.HeaderParamPrefix) {
 			out.Header[k] = v
 		}
 	}
@@ -100,17 +112,13 @@ func (p *Proxy) upstreamFailed(w http.ResponseWriter, ex *exchange, err error) {
 // relay copies the upstream's reply to the caller: JSON at once, SSE event by
 // event, each message filtered and masked on the way.
 func (p *Proxy) relay(w http.ResponseWriter, resp *http.Response, ex *exchange) {
-	for _, h := range responseHeaders {
-		if v := resp.Header.Values(h); len(v) > 0 {
-			w.Header()[h] = v
-		}
-	}
+	copyResponseHeaders(w, resp)
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusNoContent || resp.ContentLength == 0:
 		w.WriteHeader(resp.StatusCode)
 	case ct == sse.ContentType:
-		p.relayEvents(w, resp, ex)
+		p.relayEvents(w, resp, ex, nil)
 	case ct == mcp.ContentTypeJSON:
 		p.relayJSON(w, resp, ex)
 	case ct == "":
@@ -149,15 +157,39 @@ func (p *Proxy) relayJSON(w http.ResponseWriter, resp *http.Response, ex *exchan
 	_, _ = w.Write(out)
 }
 
-func (p *Proxy) relayEvents(w http.ResponseWriter, resp *http.Response, ex *exchange) {
+func copyResponseHeaders(w http.ResponseWriter, resp *http.Response) {
+	for _, h := range responseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			w.Header()[h] = v
+		}
+	}
+}
+
+// relayEvents relays an event stream event by event, each message filtered
+// and masked. first are answers of the sidecar's own, sent ahead of the
+// upstream's events. The endpoint event of a legacy HTTP+SSE stream opens a
+// session bound to the caller (legacy.go).
+func (p *Proxy) relayEvents(w http.ResponseWriter, resp *http.Response, ex *exchange, first [][]byte) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(resp.StatusCode)
 	// The caller waits for the headers before any event: a GET stream may
 	// stay quiet for a long time.
 	_ = http.NewResponseController(w).Flush()
+	out := &eventStream{wr: sse.NewWriter(w)}
+	var opened *legacySession
+	defer func() {
+		out.close()
+		if opened != nil {
+			p.legacy.remove(opened)
+		}
+	}()
+	for _, a := range first {
+		if err := out.write(sse.Event{Data: a}); err != nil {
+			return
+		}
+	}
 	rd := sse.NewReader(resp.Body, p.opts.MaxEventBytes)
-	wr := sse.NewWriter(w)
 	for {
 		ev, err := rd.Read()
 		if err != nil {
@@ -166,17 +198,26 @@ func (p *Proxy) relayEvents(w http.ResponseWriter, resp *http.Response, ex *exch
 			}
 			return
 		}
-		if len(ev.Data) > 0 {
-			data, err := p.rewrite(ex, ev.Data)
-			if err != nil {
-				// An event the sidecar cannot police ends the stream: it is
-				// never passed on as is.
-				p.opts.Log.Info("dropping upstream event stream: unreadable message", "server", ex.snap.Server, "reference", ex.ref, "error", err.Error())
-				return
-			}
-			ev.Data = data
+		// A long stream polices with the configuration in force, and ends
+		// when there is no enforceable one.
+		snap := p.snap.Load()
+		if snap == nil || snap.Err != nil {
+			return
 		}
-		if err := wr.Write(ev); err != nil {
+		ex.snap = snap
+		switch {
+		case ev.Type == eventEndpoint && opened == nil:
+			opened, ev.Data, err = p.openLegacy(ex, resp.Request, ev.Data, out)
+		case len(ev.Data) > 0:
+			ev.Data, err = p.rewrite(ex, ev.Data)
+		}
+		if err != nil {
+			// An event the sidecar cannot police ends the stream: it is
+			// never passed on as is.
+			p.opts.Log.Info("dropping upstream event stream: unpoliceable event", "server", ex.snap.Server, "reference", ex.ref, "error", err.Error())
+			return
+		}
+		if err := out.write(ev); err != nil {
 			return // the caller went away
 		}
 	}

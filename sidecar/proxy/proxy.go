@@ -19,10 +19,6 @@ import (
 	"github.com/mcp-airlock/airlock/sidecar/policy"
 )
 
-// methodResourcesSubscribe names a resource like resources/read and is
-// policed as a read of it.
-const methodResourcesSubscribe = "resources/subscribe"
-
 // Options configure a Proxy. Zero values are replaced by defaults that suit a
 // pod.
 type Options struct {
@@ -44,6 +40,7 @@ type Proxy struct {
 	opts     Options
 	snap     atomic.Pointer[Snapshot]
 	sessions sessions
+	legacy   legacySessions
 	tools    toolCache
 }
 
@@ -80,6 +77,8 @@ type exchange struct {
 	// msgs are the decoded messages of a POST; verdicts are theirs.
 	msgs     []mcp.Message
 	verdicts []verdict
+	// legacy is the HTTP+SSE session a POST is for.
+	legacy *legacySession
 	// outcome labels the metrics: allowed, denied, approval, unauthenticated, error.
 	outcome string
 }
@@ -119,9 +118,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.identity = id
 
 	// 3. A session belongs to the identity that opened it.
-	if sid := r.Header.Get(mcp.HeaderSessionID); sid != "" && !p.sessions.owns(sid, id) {
-		ex.outcome = outcomeDenied
-		writeError(w, http.StatusNotFound, mcp.CodeInvalidRequest, "unknown session: initialize a new one", ex.ref)
+	if !p.bindSession(w, r, ex) {
 		return
 	}
 
@@ -129,7 +126,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		p.post(w, r, ex)
 	case http.MethodGet, http.MethodDelete:
-		p.forward(w, r, ex, nil)
+		if p.checkProtocol(w, r, ex, nil, false) {
+			p.forward(w, r, ex, nil)
+		}
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		ex.outcome = outcomeError
@@ -160,32 +159,65 @@ func (p *Proxy) post(w http.ResponseWriter, r *http.Request, ex *exchange) {
 		writeError(w, http.StatusBadRequest, mcp.CodeParseError, "request body is not JSON-RPC", ex.ref)
 		return
 	}
-	if batch && !protocolVersion(r).AllowsBatch() {
-		ex.outcome = outcomeError
-		writeError(w, http.StatusBadRequest, mcp.CodeInvalidRequest, "JSON-RPC batches are only allowed in protocol version 2025-03-26", ex.ref)
+	// The protocol era decides what a body may hold and which headers must
+	// say what it says.
+	if !p.checkProtocol(w, r, ex, msgs, batch) {
 		return
 	}
 	ex.msgs = msgs
 
 	// Decide every message; answer the ones that may not pass.
 	forwarded := p.decide(ex)
-	if !batch && !ex.verdicts[0].forward {
-		if scopes := ex.verdicts[0].decision.MissingScopes; len(scopes) > 0 {
-			p.unauthorized(w, r, ex, authn.InsufficientScope(scopes...))
-			return
-		}
-		if ex.verdicts[0].answer == nil { // a refused notification
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		writeJSON(w, http.StatusOK, ex.verdicts[0].answer)
-		return
-	}
-	if batch && forwarded < len(msgs) {
+	switch {
+	case ex.legacy != nil:
+		p.postLegacy(w, r, ex, body, batch, forwarded)
+	case !batch && forwarded == 0:
+		p.refuse(w, r, ex)
+	case batch && forwarded < len(msgs):
 		p.forwardPartialBatch(w, r, ex, forwarded)
+	default:
+		p.forward(w, r, ex, body)
+	}
+}
+
+// refuse answers a single message that may not pass.
+func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	v := ex.verdicts[0]
+	if scopes := v.decision.MissingScopes; len(scopes) > 0 {
+		p.unauthorized(w, r, ex, authn.InsufficientScope(scopes...))
 		return
 	}
-	p.forward(w, r, ex, body)
+	if v.answer == nil { // a refused notification
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	writeJSON(w, http.StatusOK, v.answer)
+}
+
+// bindSession refuses a request for a session that the caller did not open:
+// a Streamable HTTP session named by Mcp-Session-Id, or a legacy HTTP+SSE
+// session named by the message endpoint a POST goes to.
+func (p *Proxy) bindSession(w http.ResponseWriter, r *http.Request, ex *exchange) bool {
+	if sid := r.Header.Get(mcp.HeaderSessionID); sid != "" && !p.sessions.owns(sid, ex.identity) {
+		ex.outcome = outcomeDenied
+		writeError(w, http.StatusNotFound, mcp.CodeInvalidRequest, "unknown session: initialize a new one", ex.ref)
+		return false
+	}
+	if r.Method != http.MethodPost {
+		return true
+	}
+	// Whatever the transport says now: a session opened before a
+	// configuration change is still someone's.
+	s := p.legacy.lookup(r.URL)
+	switch {
+	case s != nil && s.owner == ownerKey(ex.identity):
+		ex.legacy = s
+	case s != nil || ex.snap.Transport == v1alpha1.TransportSSE:
+		ex.outcome = outcomeDenied
+		writeError(w, http.StatusNotFound, mcp.CodeInvalidRequest, "unknown session: open the event stream (GET) first", ex.ref)
+		return false
+	}
+	return true
 }
 
 // decide fills ex.verdicts and returns how many messages may be forwarded.
@@ -239,7 +271,9 @@ func policedMethod(m *mcp.Message) string {
 	switch m.Method {
 	case mcp.MethodToolsCall, mcp.MethodPromptsGet, mcp.MethodResourcesRead:
 		return m.Method
-	case methodResourcesSubscribe:
+	case mcp.MethodResourcesSubscribe:
+		// Subscribing names a resource like reading it, and is policed as a
+		// read of it.
 		return mcp.MethodResourcesRead
 	}
 	return ""
@@ -280,13 +314,6 @@ func newReference() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func protocolVersion(r *http.Request) mcp.Version {
-	if v := r.Header.Get(mcp.HeaderProtocolVersion); v != "" {
-		return mcp.Version(v)
-	}
-	return mcp.DefaultVersion
 }
 
 const (

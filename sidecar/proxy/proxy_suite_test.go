@@ -87,7 +87,7 @@ type sidecar struct {
 	name     string
 	upstream *mcpserver.Server
 	proxy    *proxy.Proxy
-	url      string // the sidecar's MCP endpoint
+	url      string // the sidecar's MCP endpoint (the upstream's path)
 	swaps    chan *proxy.Snapshot
 }
 
@@ -107,10 +107,14 @@ func startSidecar(name string, o mcpserver.Options) *sidecar {
 	Expect(env.Client.Create(ctx, secret)).To(Succeed())
 	DeferCleanup(env.Client.Delete, ctx, secret)
 
+	transport := v1alpha1.TransportStreamableHTTP
+	if o.LegacySSE {
+		transport = v1alpha1.TransportSSE
+	}
 	server := &v1alpha1.MCPServer{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"team": "ml"}},
 		Spec: v1alpha1.MCPServerSpec{
-			Upstream: v1alpha1.Upstream{Port: int32(port), Credentials: []v1alpha1.UpstreamCredential{{
+			Upstream: v1alpha1.Upstream{Port: int32(port), Path: u.Path, Transport: transport, Credentials: []v1alpha1.UpstreamCredential{{
 				Name: "upstream", SecretRef: v1alpha1.SecretKeyRef{Name: secret.Name, Key: "token"},
 			}}},
 			Authentication: v1alpha1.Authentication{
@@ -134,7 +138,7 @@ func startSidecar(name string, o mcpserver.Options) *sidecar {
 				{Issuer: "cluster"},
 			},
 			Rules: []v1alpha1.Rule{
-				{Name: "safe-tools", Methods: []v1alpha1.Method{v1alpha1.MethodToolsCall}, Tools: []string{"echo", "slow", "leak"}, Action: v1alpha1.ActionAllow},
+				{Name: "safe-tools", Methods: []v1alpha1.Method{v1alpha1.MethodToolsCall}, Tools: []string{"echo", "slow", "leak", "confirm"}, Action: v1alpha1.ActionAllow},
 				{Name: "block-destructive", Methods: []v1alpha1.Method{v1alpha1.MethodToolsCall}, Tools: []string{"delete_*"}, Action: v1alpha1.ActionDeny},
 			},
 			Masking: &v1alpha1.Masking{Detectors: []v1alpha1.Detector{"secrets", "email"}},
@@ -159,7 +163,7 @@ func startSidecar(name string, o mcpserver.Options) *sidecar {
 	}()
 	srv := httptest.NewServer(s.proxy)
 	DeferCleanup(srv.Close)
-	s.url = srv.URL + "/mcp"
+	s.url = srv.URL + u.Path
 	Eventually(func() error {
 		snap := s.proxy.Snapshot()
 		if snap == nil {

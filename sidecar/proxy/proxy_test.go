@@ -99,7 +99,7 @@ var _ = Describe("The sidecar", Ordered, func() {
 		for _, t := range res.Tools {
 			names = append(names, t.Name)
 		}
-		Expect(names).To(ConsistOf("echo", "slow", "leak"))
+		Expect(names).To(ConsistOf("echo", "slow", "leak", "confirm"))
 	})
 
 	It("injects the upstream credential and never forwards the caller's token", func() {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"fmt"
 	"mime"
 	"net/http"
@@ -35,55 +34,50 @@ func (p *Proxy) rewrite(ex *exchange, body []byte) ([]byte, error) {
 func (p *Proxy) rewriteMessage(ex *exchange, m *mcp.Message) ([]byte, error) {
 	out := []byte(m.Raw)
 	if m.Kind == mcp.KindResponse {
-		if method := ex.requestMethod(m.ID); method != "" {
-			var err error
-			if out, err = p.filterList(ex, method, out); err != nil {
-				return nil, err
-			}
+		var err error
+		if out, err = p.filterLists(ex, m, out); err != nil {
+			return nil, err
 		}
 	}
 	return p.mask(ex, out)
 }
 
-// requestMethod is the method of the caller's request with this id, if it
-// came in this exchange.
-func (ex *exchange) requestMethod(id []byte) string {
-	for i := range ex.msgs {
-		if ex.msgs[i].Kind == mcp.KindRequest && bytes.Equal(ex.msgs[i].ID, id) {
-			return ex.msgs[i].Method
-		}
-	}
-	return ""
-}
-
-// filterList removes from a tools/list, prompts/list or resources/list result
+// filterLists removes from a result that lists tools, prompts or resources
 // what the caller could not use, and learns tool annotations on the way.
-func (p *Proxy) filterList(ex *exchange, listMethod string, msg []byte) ([]byte, error) {
-	field, ok := mcp.ListField(listMethod)
-	if !ok {
-		return msg, nil
+// It goes by the result's shape, not by the request it answers: the same
+// holds on a POST's reply, on a resumed stream and on a legacy HTTP+SSE
+// stream, and an id the upstream re-encodes (1.0 answered as 1) cannot
+// slip a list past the filter.
+func (p *Proxy) filterLists(ex *exchange, m *mcp.Message, msg []byte) ([]byte, error) {
+	fields, err := mcp.ListFields(m.Result)
+	if err != nil {
+		return nil, err
 	}
-	var method string
-	switch listMethod {
-	case mcp.MethodToolsList:
-		method = mcp.MethodToolsCall
-		if tools, err := mcp.Tools(msg); err == nil {
-			p.tools.learn(tools)
+	for _, field := range fields {
+		var method string
+		switch field {
+		case "tools":
+			method = mcp.MethodToolsCall
+			if tools, err := mcp.Tools(msg); err == nil {
+				p.tools.learn(tools)
+			}
+		case "prompts":
+			method = mcp.MethodPromptsGet
+		default: // resources, resourceTemplates
+			method = mcp.MethodResourcesRead
 		}
-	case mcp.MethodPromptsList:
-		method = mcp.MethodPromptsGet
-	case mcp.MethodResourcesList:
-		method = mcp.MethodResourcesRead
-	default:
-		return msg, nil
+		msg, err = mcp.FilterList(msg, field, func(item mcp.ListItem) bool {
+			name := item.Name
+			if method == mcp.MethodResourcesRead {
+				name = item.URI
+			}
+			return ex.snap.Policy.Visible(ex.identity, method, name, p.tools.get(method, name))
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	return mcp.FilterList(msg, field, func(item mcp.ListItem) bool {
-		name := item.Name
-		if method == mcp.MethodResourcesRead {
-			name = item.URI
-		}
-		return ex.snap.Policy.Visible(ex.identity, method, name, p.tools.get(method, name))
-	})
+	return msg, nil
 }
 
 // mask redacts secrets and personal data in one message.
@@ -120,13 +114,7 @@ func (p *Proxy) forwardPartialBatch(w http.ResponseWriter, r *http.Request, ex *
 		writeJSON(w, http.StatusOK, mcp.Batch(answers...))
 		return
 	}
-	allowed := make([][]byte, 0, forwarded)
-	for i, v := range ex.verdicts {
-		if v.forward {
-			allowed = append(allowed, ex.msgs[i].Raw)
-		}
-	}
-	resp, ok := p.roundTrip(w, r, ex, mcp.Batch(allowed...))
+	resp, ok := p.roundTrip(w, r, ex, ex.allowed())
 	if !ok {
 		return
 	}
@@ -137,19 +125,8 @@ func (p *Proxy) forwardPartialBatch(w http.ResponseWriter, r *http.Request, ex *
 		writeJSON(w, http.StatusOK, mcp.Batch(answers...))
 	case ct == sse.ContentType:
 		// The caller's answers go first, as events of the same stream.
-		for _, h := range responseHeaders {
-			if v := resp.Header.Values(h); len(v) > 0 {
-				w.Header()[h] = v
-			}
-		}
-		w.Header().Set("Content-Type", sse.ContentType)
-		wr := sse.NewWriter(w)
-		for _, a := range answers {
-			if err := wr.Write(sse.Event{Data: a}); err != nil {
-				return
-			}
-		}
-		p.relayEvents(w, resp, ex)
+		copyResponseHeaders(w, resp)
+		p.relayEvents(w, resp, ex, answers)
 	case ct == mcp.ContentTypeJSON && resp.StatusCode == http.StatusOK:
 		body, err := mcp.ReadBody(resp.Body, int64(p.opts.MaxEventBytes))
 		if err != nil {
@@ -165,6 +142,17 @@ func (p *Proxy) forwardPartialBatch(w http.ResponseWriter, r *http.Request, ex *
 	default:
 		p.relay(w, resp, ex)
 	}
+}
+
+// allowed is the batch of the messages that may be forwarded.
+func (ex *exchange) allowed() []byte {
+	var msgs [][]byte
+	for i, v := range ex.verdicts {
+		if v.forward {
+			msgs = append(msgs, ex.msgs[i].Raw)
+		}
+	}
+	return mcp.Batch(msgs...)
 }
 
 // mergeBatch puts the upstream's (rewritten) responses and the proxy's own
@@ -187,7 +175,7 @@ func (p *Proxy) mergeBatch(ex *exchange, upstream []byte) ([]byte, error) {
 			continue
 		}
 		for j := range msgs {
-			if !used[j] && bytes.Equal(msgs[j].ID, ex.msgs[i].ID) {
+			if !used[j] && mcp.SameID(msgs[j].ID, ex.msgs[i].ID) {
 				used[j] = true
 				m, err := p.rewriteMessage(ex, &msgs[j])
 				if err != nil {

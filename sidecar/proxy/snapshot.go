@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/url"
 
+	v1alpha1 "github.com/mcp-airlock/airlock/api/v1alpha1"
+
 	"github.com/mcp-airlock/airlock/sidecar/authn"
 	"github.com/mcp-airlock/airlock/sidecar/credentials"
 	"github.com/mcp-airlock/airlock/sidecar/mask"
@@ -27,6 +29,10 @@ type Snapshot struct {
 	// Upstream is the MCP endpoint on localhost the MCPServer names; the
 	// proxy's Options.Upstream, when set, takes precedence.
 	Upstream *url.URL
+	// Transport is how the upstream speaks: Streamable HTTP, or the legacy
+	// HTTP+SSE transport, whose message endpoints the sidecar learns from
+	// the event stream (legacy.go).
+	Transport v1alpha1.Transport
 
 	// Metadata is the RFC 9728 protected-resource document.
 	Metadata []byte

@@ -200,6 +200,7 @@ func Compile(ctx context.Context, in Inputs) (*Snapshot, error) {
 	}
 	snap.Metadata = authn.ProtectedResourceMetadata(cfg.Resource, cfg.AuthorizationServers())
 	snap.Upstream = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(int(s.Spec.Upstream.Port))), Path: cmp.Or(s.Spec.Upstream.Path, "/mcp")}
+	snap.Transport = cmp.Or(s.Spec.Upstream.Transport, v1alpha1.TransportStreamableHTTP)
 	return snap, nil
 }
 
