@@ -1,6 +1,10 @@
 // Command sidecar is the Airlock proxy injected into MCP server pods: the
 // only way in to the MCP server. It loads its MCPServer and the AccessPolicies
 // bound to it from the Kubernetes API and applies changes without a restart.
+//
+// With a command after `--`, the MCP server speaks stdio: the sidecar runs
+// the command as its child and serves it to callers over Streamable HTTP
+// (package sidecar/stdio).
 package main
 
 import (
@@ -27,7 +31,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mcp-airlock/airlock/sidecar/proxy"
+	"github.com/mcp-airlock/airlock/sidecar/stdio"
 )
+
+// stdioUpstream is the placeholder upstream of a stdio server: the stdio
+// Transport answers every request itself.
+const stdioUpstream = "http://stdio/mcp"
 
 type flags struct {
 	server      string
@@ -37,6 +46,9 @@ type flags struct {
 	upstream    string
 	metricsAddr string
 	maxBody     int64
+	// command is the stdio MCP server's command line, after `--`.
+	command  []string
+	childEnv []string
 }
 
 func main() {
@@ -49,9 +61,24 @@ func main() {
 	fs.StringVar(&f.upstream, "upstream", "", "MCP server URL, e.g. http://127.0.0.1:3001/mcp; default from the MCPServer's upstream port and path.")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":9090", "Address of /metrics, /healthz and /readyz; empty disables.")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "Largest request body accepted from a caller.")
+	fs.Func("child-env", "Comma-separated names of variables a stdio MCP server (the command after --) inherits from the sidecar's environment, "+
+		"besides "+strings.Join(stdio.DefaultInherit, ",")+"; NAME_* matches a prefix, * everything. Credentials come from the MCPServer.",
+		func(s string) error {
+			for n := range strings.SplitSeq(s, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					f.childEnv = append(f.childEnv, n)
+				}
+			}
+			return nil
+		})
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s [flags] [-- COMMAND ARGS... (a stdio MCP server, run as the sidecar's child)]\n", os.Args[0])
+		fs.PrintDefaults()
+	}
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(os.Args[1:])
+	f.command = fs.Args()
 	log := zap.New(zap.UseFlagOptions(&zapOpts)).WithName("sidecar")
 
 	if err := run(f, log); err != nil {
@@ -69,6 +96,13 @@ func run(f flags, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
+	var stdioServer *stdio.Transport
+	if len(f.command) > 0 {
+		if f.upstream != "" {
+			return errors.New("--upstream and a command after -- exclude each other: a stdio MCP server has no URL")
+		}
+		f.upstream = stdioUpstream
+	}
 	var upstream *url.URL
 	if f.upstream != "" {
 		if upstream, err = url.Parse(f.upstream); err != nil || upstream.Host == "" {
@@ -78,17 +112,46 @@ func run(f flags, log logr.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p := proxy.New(proxy.Options{
+	opts := proxy.Options{
 		Upstream:     upstream,
 		Log:          log,
 		Metrics:      proxy.NewMetrics(reg),
 		MaxBodyBytes: f.maxBody,
-	})
+	}
+	if len(f.command) > 0 {
+		stdioServer = stdio.New(stdio.Options{
+			Command:    f.command,
+			Env:        stdio.InheritEnv(os.Environ(), f.childEnv),
+			Log:        log.WithName("stdio"),
+			Registerer: reg,
+		})
+		opts.Transport = stdioServer
+	}
+	p := proxy.New(opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	w := &proxy.Watcher{Config: cfg, Namespace: ns, Name: name, Proxy: p, Log: log}
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	if stdioServer != nil {
+		// The child starts with the credentials of the first enforceable
+		// configuration, and restarts when they change (a rotated Secret).
+		w.OnSnapshot = func(s *proxy.Snapshot) {
+			if s.Err == nil {
+				stdioServer.SetEnv(s.Credentials.Env())
+			}
+		}
+		// The child outlives ctx until the callers in flight are answered.
+		childCtx, stopChild := context.WithCancel(context.Background())
+		childDone := make(chan struct{})
+		go func() {
+			defer close(childDone)
+			if err := stdioServer.Run(childCtx); err != nil {
+				errc <- err
+			}
+		}()
+		defer func() { stopChild(); <-childDone }()
+	}
 	go func() { errc <- w.Run(ctx) }()
 
 	srv := &http.Server{
@@ -112,6 +175,10 @@ func run(f flags, log logr.Logger) error {
 		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 			if s := p.Snapshot(); s == nil || s.Err != nil {
 				http.Error(w, "no enforceable configuration yet", http.StatusServiceUnavailable)
+				return
+			}
+			if stdioServer != nil && !stdioServer.Ready() {
+				http.Error(w, "the stdio MCP server is not initialized", http.StatusServiceUnavailable)
 				return
 			}
 			_, _ = w.Write([]byte("ok"))

@@ -55,8 +55,9 @@ func Build(spec []v1alpha1.UpstreamCredential, secrets SecretValue, compile func
 			}
 		}
 		value := strings.TrimRight(string(raw), "\r\n")
-		cred := Credential{Name: c.Name, header: c.Header, env: c.Env, when: when, value: value}
-		if c.Env == "" {
+		cred := Credential{Name: c.Name, env: c.Env, when: when, value: value}
+		if c.Env == "" { // a header credential; an env one never goes into a header
+			cred.header = c.Header
 			if cred.header == "" {
 				cred.header = "Authorization"
 			}

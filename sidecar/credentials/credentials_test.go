@@ -86,4 +86,15 @@ func TestCredentialNeverPrintsItsValue(t *testing.T) {
 	if env := set.Env(); !slices.Equal(env, []string{"API_KEY=hunter2"}) {
 		t.Fatalf("Env() = %v", env)
 	}
+	// The API server defaults header to Authorization even for env credentials.
+	spec[0].Header = "Authorization"
+	set, err = Build(spec, secrets(map[string]string{"s/k": "hunter2"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	set.Apply(h, &authn.Identity{})
+	if len(h) != 0 || len(set.Headers()) != 0 {
+		t.Fatalf("an env credential went into a header: %v", h)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -190,6 +191,11 @@ func wrapStdio(pod *corev1.Pod, idx int, server *v1alpha1.MCPServer, cfg Config)
 			"so set command (and args) on the container", c.Name, server.Name)
 	}
 	cmd := append([]string{StdioLauncher}, flags(server, cfg)...)
+	if pass := childEnv(c); pass != "" {
+		// The sidecar gives its child a minimal environment: pass on what the
+		// owner declared for the server.
+		cmd = append(cmd, "--child-env="+pass)
+	}
 	cmd = append(cmd, "--")
 	cmd = append(cmd, c.Command...)
 	c.Command = append(cmd, c.Args...)
@@ -327,6 +333,22 @@ func checkPorts(pod *corev1.Pod, server *v1alpha1.MCPServer, cfg Config) error {
 
 // removeInjected strips what an earlier injection left, so that Inject
 // starts from the owner's pod.
+// childEnv lists the environment variables the owner declared on the MCP
+// container, for the sidecar's --child-env; "*" when some come from envFrom,
+// whose names the webhook cannot know.
+func childEnv(c *corev1.Container) string {
+	if len(c.EnvFrom) > 0 {
+		return "*"
+	}
+	var names []string
+	for _, e := range c.Env {
+		if !slices.ContainsFunc(downwardEnv(), func(d corev1.EnvVar) bool { return d.Name == e.Name }) {
+			names = append(names, e.Name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
 func removeInjected(pod *corev1.Pod) {
 	ours := func(c corev1.Container) bool { return c.Name == SidecarContainer || c.Name == InstallContainer }
 	pod.Spec.InitContainers = slices.DeleteFunc(pod.Spec.InitContainers, ours)
