@@ -24,9 +24,14 @@ const (
 	clientSecret = "e2e-agent-secret"
 )
 
-// inspector runs the MCP Inspector CLI against url and returns its output.
+// inspector runs the MCP Inspector CLI against url (Streamable HTTP) and
+// returns its output.
 func inspector(url, token string, args ...string) (string, error) {
-	all := []string{"--cli", url, "--transport", "http"}
+	return inspectorOver("http", url, token, args...)
+}
+
+func inspectorOver(transport, url, token string, args ...string) (string, error) {
+	all := []string{"--cli", url, "--transport", transport}
 	if token != "" {
 		all = append(all, "--header", "Authorization: Bearer "+token)
 	}
@@ -153,5 +158,63 @@ var _ = Describe("server-everything behind the sidecar binary", Ordered, func() 
 		// The tool sleeps a second between steps: had the sidecar buffered
 		// the stream, the first notification would arrive with the result.
 		Expect(done.Sub(first)).To(BeNumerically(">", 1500*time.Millisecond))
+	})
+})
+
+var _ = Describe("server-everything's legacy HTTP+SSE transport behind the sidecar binary", Ordered, func() {
+	var (
+		endpoint string
+		token    string
+	)
+
+	BeforeAll(func() {
+		token = idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
+		upstreamPort := freePort()
+		start(bin("mcp-server-everything"), []string{"PORT=" + strconv.Itoa(upstreamPort)}, "sse")
+		Expect(env.Client.Create(ctx, &v1alpha1.MCPServer{
+			ObjectMeta: metav1.ObjectMeta{Name: "everything-sse", Namespace: "default"},
+			Spec: v1alpha1.MCPServerSpec{
+				Upstream: v1alpha1.Upstream{Port: int32(upstreamPort), Path: "/sse", Transport: v1alpha1.TransportSSE},
+				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
+					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
+			},
+		})).To(Succeed())
+		Expect(env.Client.Create(ctx, &v1alpha1.AccessPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "sse-agents", Namespace: "default"},
+			Spec: v1alpha1.AccessPolicySpec{
+				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "everything-sse"}},
+				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": clientID}}},
+				Rules: []v1alpha1.Rule{
+					{Name: "everyday-tools", Tools: []string{"echo", "get-sum"}, Action: v1alpha1.ActionAllow},
+					{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
+				},
+			},
+		})).To(Succeed())
+		listen, metrics := freePort(), freePort()
+		start(sidecarBin, nil, "--server=default/everything-sse", "--kubeconfig="+kubeconfig,
+			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics))
+		endpoint = fmt.Sprintf("http://127.0.0.1:%d/sse", listen)
+		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+	})
+
+	It("lists only the allowed tools to the Inspector CLI over SSE", func() {
+		var out string
+		// server-everything may still be starting: retry until it answers.
+		Eventually(func() error {
+			var err error
+			out, err = inspectorOver("sse", endpoint, token, "--method", "tools/list")
+			return err
+		}).WithTimeout(60 * time.Second).Should(Succeed())
+		Expect(out).To(ContainSubstring(`"name": "echo"`))
+		Expect(out).NotTo(ContainSubstring(`"name": "get-env"`))
+	})
+
+	It("lets an allowed call through and refuses a blocked one with the rule's name", func() {
+		out, err := inspectorOver("sse", endpoint, token, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=over sse")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainSubstring("Echo: over sse"))
+		out, err = inspectorOver("sse", endpoint, token, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=DROP TABLE x")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("blocked by rule no-sql-in-echo in policy default/sse-agents"))
 	})
 })
