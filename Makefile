@@ -32,6 +32,13 @@ all: build
 help: ## Show the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
+.PHONY: demo
+demo: ## The whole flow locally, narrated and checked: API server, controllers, IdP, sidecar, MCP Inspector (~15 s warm).
+	@assets=$$(KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest.sh); \
+	npm=$$(hack/npm-peers.sh); \
+	CGO_ENABLED=0 go build -trimpath -o bin/sidecar ./cmd/sidecar; \
+	KUBEBUILDER_ASSETS="$$assets" go run ./hack/demo --sidecar=bin/sidecar --npm="$$npm" $(DEMO_FLAGS)
+
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configuration; copy CRDs into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=airlock-manager crd webhook paths="./..." \
