@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -133,14 +134,22 @@ func run(f flags, log logr.Logger) error {
 	defer stop()
 	w := &proxy.Watcher{Config: cfg, Namespace: ns, Name: name, Proxy: p, Log: log}
 	errc := make(chan error, 4)
-	if stdioServer != nil {
-		// The child starts with the credentials of the first enforceable
-		// configuration, and restarts when they change (a rotated Secret).
-		w.OnSnapshot = func(s *proxy.Snapshot) {
-			if s.Err == nil {
-				stdioServer.SetEnv(s.Credentials.Env())
+	// The first snapshot that found the MCPServer says whether to serve TLS.
+	found := make(chan *proxy.Snapshot, 1)
+	w.OnSnapshot = func(s *proxy.Snapshot) {
+		if s.Generation > 0 {
+			select {
+			case found <- s:
+			default:
 			}
 		}
+		if stdioServer != nil && s.Err == nil {
+			// The child starts with the credentials of the first enforceable
+			// configuration, and restarts when they change (a rotated Secret).
+			stdioServer.SetEnv(s.Credentials.Env())
+		}
+	}
+	if stdioServer != nil {
 		// The child outlives ctx until the callers in flight are answered.
 		childCtx, stopChild := context.WithCancel(context.Background())
 		childDone := make(chan struct{})
@@ -161,13 +170,6 @@ func run(f flags, log logr.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return err
-	}
-	log.Info("serving MCP callers", "address", ln.Addr().String(), "server", f.server)
-	go func() { errc <- srv.Serve(ln) }()
-
 	if f.metricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -187,6 +189,32 @@ func run(f flags, log logr.Logger) error {
 		go func() { errc <- ms.ListenAndServe() }()
 		defer func() { _ = ms.Close() }()
 	}
+
+	// Callers are served once it is known how: over TLS with the certificate
+	// of the current snapshot (rotated with its Secret), or plain HTTP.
+	var first *proxy.Snapshot
+	select {
+	case first = <-found:
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	if first.ServeTLS {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if s := p.Snapshot(); s != nil && s.TLS != nil {
+				return s.TLS, nil
+			}
+			return nil, errors.New("no serving certificate: the MCPServer's listen TLS Secret is not usable")
+		}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	log.Info("serving MCP callers", "address", ln.Addr().String(), "server", f.server, "tls", first.ServeTLS)
+	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case <-ctx.Done():

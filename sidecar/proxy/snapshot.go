@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net/url"
 
 	v1alpha1 "github.com/mcp-airlock/airlock/api/v1alpha1"
@@ -33,6 +34,11 @@ type Snapshot struct {
 	// HTTP+SSE transport, whose message endpoints the sidecar learns from
 	// the event stream (legacy.go).
 	Transport v1alpha1.Transport
+
+	// ServeTLS says the MCPServer wants callers served over TLS; TLS is the
+	// certificate from its listen.tlsSecretRef, held in memory only.
+	ServeTLS bool
+	TLS      *tls.Certificate
 
 	// Metadata is the RFC 9728 protected-resource document.
 	Metadata []byte

@@ -3,6 +3,7 @@ package proxy
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -145,6 +146,7 @@ func (w *Watcher) build(ctx context.Context) *Snapshot {
 		return snap
 	}
 	snap.Generation = server.Generation
+	snap.ServeTLS = server.Spec.Listen.TLSSecretRef != nil
 	var list v1alpha1.AccessPolicyList
 	if err := w.cache.List(ctx, &list, client.InNamespace(w.Namespace)); err != nil {
 		snap.Err = err
@@ -197,6 +199,12 @@ func Compile(ctx context.Context, in Inputs) (*Snapshot, error) {
 	}
 	if snap.Masker, err = masker(in.Policies, in.Secret); err != nil {
 		return nil, fmt.Errorf("masking: %w", err)
+	}
+	if ref := s.Spec.Listen.TLSSecretRef; ref != nil {
+		snap.ServeTLS = true
+		if snap.TLS, err = listenCertificate(ref.Name, in.Secret); err != nil {
+			return nil, err
+		}
 	}
 	snap.Metadata = authn.ProtectedResourceMetadata(cfg.Resource, cfg.AuthorizationServers())
 	snap.Upstream = &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(int(s.Spec.Upstream.Port))), Path: cmp.Or(s.Spec.Upstream.Path, "/mcp")}
@@ -272,6 +280,24 @@ func masker(policies []v1alpha1.AccessPolicy, secret credentials.SecretValue) (*
 	return mask.New(cfg)
 }
 
+// listenCertificate reads the sidecar's serving certificate from a
+// kubernetes.io/tls Secret.
+func listenCertificate(secret string, value credentials.SecretValue) (*tls.Certificate, error) {
+	crt, err := value(secret, corev1.TLSCertKey)
+	if err != nil {
+		return nil, fmt.Errorf("listen TLS: %w", err)
+	}
+	key, err := value(secret, corev1.TLSPrivateKeyKey)
+	if err != nil {
+		return nil, fmt.Errorf("listen TLS: %w", err)
+	}
+	cert, err := tls.X509KeyPair(crt, key)
+	if err != nil {
+		return nil, fmt.Errorf("listen TLS: secret %s does not hold a usable certificate and key: %w", secret, err)
+	}
+	return &cert, nil
+}
+
 // secretNames are the Secrets a server and its policies need.
 func secretNames(s *v1alpha1.MCPServer, policies []v1alpha1.AccessPolicy) []string {
 	var names []string
@@ -282,6 +308,9 @@ func secretNames(s *v1alpha1.MCPServer, policies []v1alpha1.AccessPolicy) []stri
 	}
 	for _, c := range s.Spec.Upstream.Credentials {
 		add(c.SecretRef.Name)
+	}
+	if ref := s.Spec.Listen.TLSSecretRef; ref != nil {
+		add(ref.Name)
 	}
 	for _, p := range policies {
 		if m := p.Spec.Masking; m != nil && m.HashKeySecretRef != nil {
