@@ -31,14 +31,28 @@ type benchRig struct {
 	client          *http.Client
 }
 
-func newBenchRig(b *testing.B) *benchRig {
+func newBenchRig(b *testing.B, lean bool) *benchRig {
 	b.Helper()
-	upstream := mcpserver.Start(mcpserver.Options{Stateless: true, JSONResponse: true})
-	b.Cleanup(upstream.Close)
+	upstreamURL := ""
+	if lean {
+		// A canned MCP answer: what is measured is the sidecar, not the
+		// garbage a full server makes in the same process.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hello from the benchmark"}]}}`)
+		}))
+		b.Cleanup(srv.Close)
+		upstreamURL = srv.URL + "/mcp"
+	} else {
+		upstream := mcpserver.Start(mcpserver.Options{Stateless: true, JSONResponse: true})
+		b.Cleanup(upstream.Close)
+		upstreamURL = upstream.URL
+	}
 	idp := oidctest.Start(b, oidctest.Options{TokenLifetime: time.Hour})
 	idp.AddClient("bench", "bench-secret", []string{"mcp.read"}, nil)
 
-	u, _ := url.Parse(upstream.URL)
+	u, _ := url.Parse(upstreamURL)
 	port, _ := strconv.Atoi(u.Port())
 	server := &v1alpha1.MCPServer{
 		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: "default"},
@@ -74,7 +88,7 @@ func newBenchRig(b *testing.B) *benchRig {
 	b.Cleanup(sc.Close)
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}
 	b.Cleanup(tr.CloseIdleConnections)
-	rig := &benchRig{direct: upstream.URL, sidecar: sc.URL + "/mcp",
+	rig := &benchRig{direct: upstreamURL, sidecar: sc.URL + "/mcp",
 		token:  idp.ClientCredentialsToken(context.Background(), "bench", "bench-secret", "mcp.read"),
 		client: &http.Client{Transport: tr}}
 	// Warm up: OIDC discovery and keys are fetched on first use.
@@ -115,7 +129,7 @@ func (r *benchRig) call(endpoint, token string) error {
 // and through the sidecar (token verified, policy decided, credential
 // injected, response masked). Compare the two with benchstat.
 func BenchmarkToolsCall(b *testing.B) {
-	rig := newBenchRig(b)
+	rig := newBenchRig(b, false)
 	for _, bc := range []struct{ name, url, token string }{
 		{"direct", rig.direct, ""},
 		{"sidecar", rig.sidecar, rig.token},
@@ -131,45 +145,77 @@ func BenchmarkToolsCall(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad drives a bounded loopback load (8 concurrent callers, a
-// fixed number of calls) directly and through the sidecar, and reports the
-// latency the sidecar adds at p50 and p99 and the calls per second it carries.
+// BenchmarkLoad drives bounded loopback loads directly and through the
+// sidecar, in front of the go-sdk server and of a lean canned upstream: a
+// steady 1,000 calls/s for the latency the sidecar adds at p50 and p99, and
+// 8 callers as fast as they go for the calls per second it carries.
 func BenchmarkLoad(b *testing.B) {
-	rig := newBenchRig(b)
-	const callers, calls = 8, 4000
-	run := func(url, token string) (lat []time.Duration, perSec float64) {
-		lat = make([]time.Duration, calls)
-		var wg sync.WaitGroup
-		work := make(chan int, calls)
-		for i := range calls {
-			work <- i
+	for _, lean := range []bool{false, true} {
+		name := "go-sdk-upstream"
+		if lean {
+			name = "lean-upstream"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkLoad(b, newBenchRig(b, lean)) })
+	}
+}
+
+func benchmarkLoad(b *testing.B, rig *benchRig) {
+	const (
+		callers = 8    // closed loop, for throughput
+		calls   = 4000 // per closed-loop run
+		rate    = 1000 // calls/s, open loop, for latency below saturation
+		paced   = 2000 // calls per open-loop run
+	)
+	// throughput runs calls with callers concurrent callers as fast as
+	// they go.
+	throughput := func(url, token string) float64 {
+		work := make(chan struct{}, calls)
+		for range calls {
+			work <- struct{}{}
 		}
 		close(work)
+		var wg sync.WaitGroup
 		start := time.Now()
 		for range callers {
 			wg.Go(func() {
-				for i := range work {
-					t := time.Now()
+				for range work {
 					if err := rig.call(url, token); err != nil {
 						b.Error(err)
 						return
 					}
-					lat[i] = time.Since(t)
 				}
 			})
 		}
 		wg.Wait()
-		perSec = calls / time.Since(start).Seconds()
+		return calls / time.Since(start).Seconds()
+	}
+	// latency starts a call every 1/rate s, whatever the others do, and
+	// returns the sorted latencies: what a caller sees at a steady load.
+	latency := func(url, token string) []time.Duration {
+		lat := make([]time.Duration, paced)
+		tick := time.NewTicker(time.Second / rate)
+		defer tick.Stop()
+		var wg sync.WaitGroup
+		for i := range paced {
+			<-tick.C
+			wg.Go(func() {
+				t := time.Now()
+				if err := rig.call(url, token); err != nil {
+					b.Error(err)
+				}
+				lat[i] = time.Since(t)
+			})
+		}
+		wg.Wait()
 		slices.Sort(lat)
-		return lat, perSec
+		return lat
 	}
 	pct := func(l []time.Duration, p float64) time.Duration { return l[int(float64(len(l)-1)*p)] }
 	for b.Loop() {
-		direct, directPerSec := run(rig.direct, "")
-		through, perSec := run(rig.sidecar, rig.token)
+		direct, through := latency(rig.direct, ""), latency(rig.sidecar, rig.token)
 		b.ReportMetric(float64((pct(through, .50) - pct(direct, .50)).Microseconds()), "added-p50-µs")
 		b.ReportMetric(float64((pct(through, .99) - pct(direct, .99)).Microseconds()), "added-p99-µs")
-		b.ReportMetric(perSec, "calls/s")
-		b.ReportMetric(directPerSec, "direct-calls/s")
+		b.ReportMetric(throughput(rig.sidecar, rig.token), "calls/s")
+		b.ReportMetric(throughput(rig.direct, ""), "direct-calls/s")
 	}
 }
