@@ -16,8 +16,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	v1alpha1 "github.com/mcp-airlock/airlock/api/v1alpha1"
 	"github.com/mcp-airlock/airlock/test/envtest"
 	oidctest "github.com/mcp-airlock/airlock/test/oidc"
 )
@@ -106,13 +109,54 @@ func waitHTTP(url string, want int) {
 
 // withToken is an http.Client presenting token.
 func withToken(token string) *http.Client {
-	return &http.Client{Transport: tokenTransport(token)}
+	return &http.Client{Transport: tokenTransport{token: token, base: http.DefaultTransport}}
 }
 
-type tokenTransport string
+// tokenTransport presents a bearer token on every request.
+type tokenTransport struct {
+	token string
+	base  http.RoundTripper
+}
 
 func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+string(t))
-	return http.DefaultTransport.RoundTrip(r)
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(r)
+}
+
+// oktaServer is an MCPServer in the default namespace that trusts the test
+// IdP; the caller sets what else it needs.
+func oktaServer(name string, upstream v1alpha1.Upstream) *v1alpha1.MCPServer {
+	return &v1alpha1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: v1alpha1.MCPServerSpec{
+			Upstream: upstream,
+			Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
+				OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
+		},
+	}
+}
+
+// policyFor is an AccessPolicy on server for the IdP client cid.
+func policyFor(name, server, cid string, rules ...v1alpha1.Rule) *v1alpha1.AccessPolicy {
+	return &v1alpha1.AccessPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: v1alpha1.AccessPolicySpec{
+			TargetRefs: []v1alpha1.LocalObjectReference{{Name: server}},
+			Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": cid}}},
+			Rules:      rules,
+		},
+	}
+}
+
+// credentialFrom is an upstream credential from the "token" key of secret.
+func credentialFrom(secret string) v1alpha1.UpstreamCredential {
+	return v1alpha1.UpstreamCredential{Name: "upstream", SecretRef: v1alpha1.SecretKeyRef{Name: secret, Key: "token"}}
+}
+
+// create creates objs in the API server.
+func create(objs ...client.Object) {
+	for _, o := range objs {
+		Expect(env.Client.Create(ctx, o)).To(Succeed())
+	}
 }

@@ -57,29 +57,14 @@ var _ = Describe("server-everything behind the sidecar binary", Ordered, func() 
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "everything-upstream", Namespace: "default"},
 			StringData: map[string]string{"token": "upstream-e2e-credential"}}
 		Expect(env.Client.Create(ctx, secret)).To(Succeed())
-		server := &v1alpha1.MCPServer{
-			ObjectMeta: metav1.ObjectMeta{Name: "everything", Namespace: "default"},
-			Spec: v1alpha1.MCPServerSpec{
-				Upstream: v1alpha1.Upstream{Port: int32(upstreamPort), Credentials: []v1alpha1.UpstreamCredential{{
-					Name: "upstream", SecretRef: v1alpha1.SecretKeyRef{Name: secret.Name, Key: "token"}}}},
-				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
-					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
-			},
-		}
-		Expect(env.Client.Create(ctx, server)).To(Succeed())
-		policy := &v1alpha1.AccessPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "agents", Namespace: "default"},
-			Spec: v1alpha1.AccessPolicySpec{
-				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "everything"}},
-				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": clientID}}},
-				Rules: []v1alpha1.Rule{
-					{Name: "everyday-tools", Tools: []string{"echo", "get-sum", "trigger-long-running-operation"}, Action: v1alpha1.ActionAllow},
-					{Name: "block-env", Tools: []string{"get-env"}, Action: v1alpha1.ActionDeny},
-					{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
-				},
-			},
-		}
-		Expect(env.Client.Create(ctx, policy)).To(Succeed())
+		create(
+			oktaServer("everything", v1alpha1.Upstream{Port: int32(upstreamPort), Credentials: []v1alpha1.UpstreamCredential{credentialFrom(secret.Name)}}),
+			policyFor("agents", "everything", clientID,
+				v1alpha1.Rule{Name: "everyday-tools", Tools: []string{"echo", "get-sum", "trigger-long-running-operation"}, Action: v1alpha1.ActionAllow},
+				v1alpha1.Rule{Name: "block-env", Tools: []string{"get-env"}, Action: v1alpha1.ActionDeny},
+				v1alpha1.Rule{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
+			),
+		)
 
 		listen, metrics := freePort(), freePort()
 		start(sidecarBin, nil, "--server=default/everything", "--kubeconfig="+kubeconfig,
@@ -171,25 +156,13 @@ var _ = Describe("server-everything's legacy HTTP+SSE transport behind the sidec
 		token = idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
 		upstreamPort := freePort()
 		start(bin("mcp-server-everything"), []string{"PORT=" + strconv.Itoa(upstreamPort)}, "sse")
-		Expect(env.Client.Create(ctx, &v1alpha1.MCPServer{
-			ObjectMeta: metav1.ObjectMeta{Name: "everything-sse", Namespace: "default"},
-			Spec: v1alpha1.MCPServerSpec{
-				Upstream: v1alpha1.Upstream{Port: int32(upstreamPort), Path: "/sse", Transport: v1alpha1.TransportSSE},
-				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
-					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
-			},
-		})).To(Succeed())
-		Expect(env.Client.Create(ctx, &v1alpha1.AccessPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "sse-agents", Namespace: "default"},
-			Spec: v1alpha1.AccessPolicySpec{
-				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "everything-sse"}},
-				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": clientID}}},
-				Rules: []v1alpha1.Rule{
-					{Name: "everyday-tools", Tools: []string{"echo", "get-sum"}, Action: v1alpha1.ActionAllow},
-					{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
-				},
-			},
-		})).To(Succeed())
+		create(
+			oktaServer("everything-sse", v1alpha1.Upstream{Port: int32(upstreamPort), Path: "/sse", Transport: v1alpha1.TransportSSE}),
+			policyFor("sse-agents", "everything-sse", clientID,
+				v1alpha1.Rule{Name: "everyday-tools", Tools: []string{"echo", "get-sum"}, Action: v1alpha1.ActionAllow},
+				v1alpha1.Rule{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
+			),
+		)
 		listen, metrics := freePort(), freePort()
 		start(sidecarBin, nil, "--server=default/everything-sse", "--kubeconfig="+kubeconfig,
 			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics))

@@ -73,26 +73,11 @@ var _ = Describe("A pod mutated by the injector", Ordered, func() {
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "injected-upstream", Namespace: "default"},
 			StringData: map[string]string{"token": "injected-upstream-credential"}}
 		Expect(env.Client.Create(ctx, secret)).To(Succeed())
-		server := &v1alpha1.MCPServer{
-			ObjectMeta: metav1.ObjectMeta{Name: "injected", Namespace: "default"},
-			Spec: v1alpha1.MCPServerSpec{
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "injected"}},
-				Upstream: v1alpha1.Upstream{Port: int32(port), Credentials: []v1alpha1.UpstreamCredential{{
-					Name: "upstream", SecretRef: v1alpha1.SecretKeyRef{Name: secret.Name, Key: "token"}}}},
-				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
-					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
-			},
-		}
-		Expect(env.Client.Create(ctx, server)).To(Succeed())
+		server := oktaServer("injected", v1alpha1.Upstream{Port: int32(port), Credentials: []v1alpha1.UpstreamCredential{credentialFrom(secret.Name)}})
+		server.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "injected"}}
+		create(server, policyFor("injected-callers", "injected", clientID,
+			v1alpha1.Rule{Name: "echo", Tools: []string{"echo"}, Action: v1alpha1.ActionAllow}))
 		Expect(env.Client.Get(ctx, types.NamespacedName{Namespace: "default", Name: "injected"}, server)).To(Succeed())
-		Expect(env.Client.Create(ctx, &v1alpha1.AccessPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "injected-callers", Namespace: "default"},
-			Spec: v1alpha1.AccessPolicySpec{
-				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "injected"}},
-				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": clientID}}},
-				Rules:      []v1alpha1.Rule{{Name: "echo", Tools: []string{"echo"}, Action: v1alpha1.ActionAllow}},
-			},
-		})).To(Succeed())
 		Expect(env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "mcp-runner", Namespace: "default"}})).To(Succeed())
 
 		mutated, err := inject.Inject(&corev1.Pod{

@@ -49,28 +49,15 @@ var _ = Describe("a stdio MCP server (server-filesystem) run by the sidecar bina
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "files-upstream", Namespace: "default"},
 			StringData: map[string]string{"token": filesCredential}}
 		Expect(env.Client.Create(ctx, secret)).To(Succeed())
-		server := &v1alpha1.MCPServer{
-			ObjectMeta: metav1.ObjectMeta{Name: "files", Namespace: "default"},
-			Spec: v1alpha1.MCPServerSpec{
-				Upstream: v1alpha1.Upstream{Transport: v1alpha1.TransportStdio, Credentials: []v1alpha1.UpstreamCredential{{
-					Name: "files", SecretRef: v1alpha1.SecretKeyRef{Name: secret.Name, Key: "token"}, Env: "FILES_TOKEN"}}},
-				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
-					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
-			},
-		}
-		Expect(env.Client.Create(ctx, server)).To(Succeed())
-		policy := &v1alpha1.AccessPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "files-readers", Namespace: "default"},
-			Spec: v1alpha1.AccessPolicySpec{
-				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "files"}},
-				Subjects:   []v1alpha1.Subject{{Issuer: "okta", Claims: map[string]string{"cid": filesClientID}}},
-				Rules: []v1alpha1.Rule{
-					{Name: "reads", Tools: []string{"read_file", "read_text_file", "list_directory"}, Action: v1alpha1.ActionAllow},
-					{Name: "no-writes", Tools: []string{"write_file"}, Action: v1alpha1.ActionDeny},
-				},
-			},
-		}
-		Expect(env.Client.Create(ctx, policy)).To(Succeed())
+		cred := credentialFrom(secret.Name)
+		cred.Env = "FILES_TOKEN"
+		create(
+			oktaServer("files", v1alpha1.Upstream{Transport: v1alpha1.TransportStdio, Credentials: []v1alpha1.UpstreamCredential{cred}}),
+			policyFor("files-readers", "files", filesClientID,
+				v1alpha1.Rule{Name: "reads", Tools: []string{"read_file", "read_text_file", "list_directory"}, Action: v1alpha1.ActionAllow},
+				v1alpha1.Rule{Name: "no-writes", Tools: []string{"write_file"}, Action: v1alpha1.ActionDeny},
+			),
+		)
 
 		listen, metrics := freePort(), freePort()
 		log = &syncBuffer{}

@@ -60,23 +60,10 @@ var _ = Describe("A sidecar with listen.tlsSecretRef", func() {
 			Type:       corev1.SecretTypeTLS,
 			Data:       map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM},
 		})).To(Succeed())
-		Expect(env.Client.Create(ctx, &v1alpha1.MCPServer{
-			ObjectMeta: metav1.ObjectMeta{Name: "tls-tools", Namespace: "default"},
-			Spec: v1alpha1.MCPServerSpec{
-				Upstream: v1alpha1.Upstream{Port: int32(port)},
-				Listen:   v1alpha1.Listen{TLSSecretRef: &v1alpha1.LocalObjectReference{Name: "tls-tools-serving"}},
-				Authentication: v1alpha1.Authentication{Issuers: []v1alpha1.Issuer{{Name: "okta",
-					OIDC: &v1alpha1.OIDCIssuer{IssuerURL: idp.Issuer(), Audiences: []string{idp.Audience()}}}}},
-			},
-		})).To(Succeed())
-		Expect(env.Client.Create(ctx, &v1alpha1.AccessPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: "tls-callers", Namespace: "default"},
-			Spec: v1alpha1.AccessPolicySpec{
-				TargetRefs: []v1alpha1.LocalObjectReference{{Name: "tls-tools"}},
-				Subjects:   []v1alpha1.Subject{{Issuer: "okta"}},
-				Rules:      []v1alpha1.Rule{{Name: "echo", Tools: []string{"echo"}, Action: v1alpha1.ActionAllow}},
-			},
-		})).To(Succeed())
+		server := oktaServer("tls-tools", v1alpha1.Upstream{Port: int32(port)})
+		server.Spec.Listen.TLSSecretRef = &v1alpha1.LocalObjectReference{Name: "tls-tools-serving"}
+		create(server, policyFor("tls-callers", "tls-tools", clientID,
+			v1alpha1.Rule{Name: "echo", Tools: []string{"echo"}, Action: v1alpha1.ActionAllow}))
 		listen, metrics := freePort(), freePort()
 		start(sidecarBin, nil, "--server=default/tls-tools", "--kubeconfig="+kubeconfig,
 			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics))
@@ -84,11 +71,7 @@ var _ = Describe("A sidecar with listen.tlsSecretRef", func() {
 
 		token := idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
 		base := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-		client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-			r = r.Clone(r.Context())
-			r.Header.Set("Authorization", "Bearer "+token)
-			return base.RoundTrip(r)
-		})}
+		client := &http.Client{Transport: tokenTransport{token: token, base: base}}
 		var cs *sdk.ClientSession
 		Eventually(func() error { // the listener opens once the MCPServer is read
 			var err error
@@ -109,7 +92,3 @@ var _ = Describe("A sidecar with listen.tlsSecretRef", func() {
 		Expect(upstream.Calls("echo")).To(BeEquivalentTo(1))
 	})
 })
-
-type roundTrip func(*http.Request) (*http.Response, error)
-
-func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
