@@ -57,8 +57,8 @@ if [[ ! -x "$DIR/kube-apiserver" ]]; then
   } >"$work/kube/go.mod"
   echo 'package tools' >"$work/kube/tools.go"
   ver="k8s.io/component-base/version"
-  ldflags="-s -w -X $ver.gitVersion=$KUBE_VERSION -X $ver.gitMajor=1 -X $ver.gitMinor=${KUBE_VERSION#v1.}"
-  ldflags="${ldflags%.*}"
+  minor="${KUBE_VERSION#v1.}" && minor="${minor%%.*}"
+  ldflags="-s -w -X $ver.gitVersion=$KUBE_VERSION -X $ver.gitMajor=1 -X $ver.gitMinor=$minor"
   (cd "$work/kube" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" >&2 &&
     go build -trimpath -ldflags "$ldflags" -o "$DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2)
   mv "$DIR/kube-apiserver.tmp" "$DIR/kube-apiserver"
