@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,6 +54,15 @@ type flags struct {
 }
 
 func main() {
+	// `sidecar install DEST` copies this binary for a Stdio MCP container
+	// (the injector's init container), so the image needs no shell or cp.
+	if len(os.Args) == 3 && os.Args[1] == "install" {
+		if err := install(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "sidecar install:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var f flags
 	fs := flag.NewFlagSet("sidecar", flag.ExitOnError)
 	fs.StringVar(&f.server, "server", "", "The MCPServer this sidecar enforces, as NAMESPACE/NAME (required).")
@@ -226,6 +236,32 @@ func run(f flags, log logr.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// install copies the running binary to dest, executable, atomically.
+func install(dest string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = in.Close() }()
+	tmp := dest + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o555)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dest)
 }
 
 func restConfig(f flags) (*rest.Config, error) {

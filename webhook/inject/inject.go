@@ -226,7 +226,7 @@ func installContainer(cfg Config) corev1.Container {
 		Name:            InstallContainer,
 		Image:           cfg.SidecarImage,
 		ImagePullPolicy: cfg.ImagePullPolicy,
-		Command:         []string{"cp", SidecarBinary, StdioLauncher},
+		Command:         []string{SidecarBinary, "install", StdioLauncher},
 		Resources:       *cfg.Resources.DeepCopy(),
 		VolumeMounts:    []corev1.VolumeMount{{Name: BinVolume, MountPath: BinDir}},
 		SecurityContext: restricted(),
