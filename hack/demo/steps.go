@@ -468,7 +468,7 @@ func (d *demo) callTools(ctx context.Context) error {
 		return err
 	}
 	d.n.out(fmt.Sprintf("HTTP %d\n%s", status, body))
-	ref, err := checkRPCError(body, -32001, "no-sql-in-echo")
+	ref, err := checkRPCError(body, -32080, "no-sql-in-echo")
 	if err != nil {
 		return err
 	}
@@ -772,10 +772,10 @@ func (d *demo) approvals(ctx context.Context) error {
 		return err
 	}
 	d.n.out(fmt.Sprintf("HTTP %d\n%s", status, body))
-	if _, err := checkRPCError(body, -32002, "big-sums-need-approval"); err != nil {
+	if _, err := checkRPCError(body, -32081, "big-sums-need-approval"); err != nil {
 		return err
 	}
-	d.n.ok("a = 150 needs a human: the sidecar answers -32002 approval required, and the server never sees the call")
+	d.n.ok("a = 150 needs a human: the sidecar answers -32081 approval required, and the server never sees the call")
 
 	var ars v1alpha1.ApprovalRequestList
 	if err := d.env.Client.List(ctx, &ars, client.InNamespace(namespace)); err != nil {

@@ -20,17 +20,21 @@ const (
 	// message (JSON-RPC 2.0 internal error).
 	CodeInternal = -32603
 
+	// Airlock's own codes sit in -32080…-32089 of JSON-RPC's server-error
+	// range, clear of the codes MCP and its SDKs use (-32002 resource not
+	// found, -32042 URL elicitation required, -32000/-32001 SDK transport
+	// errors), so a client never mistakes a refusal for something else.
+
 	// CodeDenied: the message was blocked by policy.
-	CodeDenied = -32001
-	// CodeApprovalRequired: the call needs a human's approval; an
-	// ApprovalRequest was created and the call may be retried once approved.
-	CodeApprovalRequired = -32002
+	CodeDenied = -32080
+	// CodeApprovalRequired: the call needs a human's approval.
+	CodeApprovalRequired = -32081
 	// CodeApprovalDenied: an approver denied the call.
-	CodeApprovalDenied = -32003
+	CodeApprovalDenied = -32082
 	// CodeApprovalExpired: no approver decided before the approval timed out.
-	CodeApprovalExpired = -32004
+	CodeApprovalExpired = -32083
 	// CodeUpstreamUnavailable: the MCP server behind Airlock did not answer.
-	CodeUpstreamUnavailable = -32010
+	CodeUpstreamUnavailable = -32084
 
 	// CodeHeaderMismatch: the Mcp-Method or Mcp-Name header is missing or
 	// does not match the body (MCP 2026-07-28).

@@ -15,9 +15,9 @@ func TestNewError(t *testing.T) {
 		want    string
 	}{
 		{"numeric id", json.RawMessage(`7`), CodeDenied, "tool delete_all is blocked by rule block-destructive", map[string]string{"rule": "block-destructive", "reference": "7f3c"},
-			`{"jsonrpc":"2.0","id":7,"error":{"code":-32001,"message":"tool delete_all is blocked by rule block-destructive","data":{"reference":"7f3c","rule":"block-destructive"}}}`},
+			`{"jsonrpc":"2.0","id":7,"error":{"code":-32080,"message":"tool delete_all is blocked by rule block-destructive","data":{"reference":"7f3c","rule":"block-destructive"}}}`},
 		{"string id, no data", json.RawMessage(`"a"`), CodeApprovalExpired, "approval expired", nil,
-			`{"jsonrpc":"2.0","id":"a","error":{"code":-32004,"message":"approval expired"}}`},
+			`{"jsonrpc":"2.0","id":"a","error":{"code":-32083,"message":"approval expired"}}`},
 		{"nil id is null", nil, CodeParseError, "parse error", nil,
 			`{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}`},
 		{"invalid id is null", json.RawMessage(`{"`), CodeInternal, "internal error", nil,
@@ -25,7 +25,7 @@ func TestNewError(t *testing.T) {
 		{"data that cannot be encoded is left out", json.RawMessage(`1`), CodeInternal, "x", make(chan int),
 			`{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"x"}}`},
 		{"message with quotes and line breaks", json.RawMessage(`1`), CodeDenied, "say \"no\"\n<now>", nil,
-			`{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"say \"no\"\n\u003cnow\u003e"}}`},
+			`{"jsonrpc":"2.0","id":1,"error":{"code":-32080,"message":"say \"no\"\n\u003cnow\u003e"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

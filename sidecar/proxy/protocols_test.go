@@ -141,7 +141,7 @@ var _ = Describe("JSON-RPC batches (2025-03-26)", func() {
 		before := len(sc.upstream.Headers())
 		resp = post(sc.url, token, `[{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_all"}}]`, mcp.HeaderSessionID, sid)
 		Expect(resp.StatusCode).To(Equal(http.StatusOK))
-		Expect(readAll(resp.Body)).To(MatchRegexp(`^\[\{"jsonrpc":"2.0","id":3,"error":\{"code":-32001,`))
+		Expect(readAll(resp.Body)).To(MatchRegexp(`^\[\{"jsonrpc":"2.0","id":3,"error":\{"code":-32080,`))
 		Expect(sc.upstream.Headers()).To(HaveLen(before))
 
 		By("refusing a batch in a revision without batches")

@@ -374,7 +374,7 @@ func TestACrashAnswersEveryCallInFlightThenServiceResumes(t *testing.T) {
 	// Whether or not the slow call reached the child before the crash, it
 	// gets the same error.
 	time.Sleep(100 * time.Millisecond)
-	const want = "error -32010: the MCP server process exited; restarting"
+	const want = "error -32084: the MCP server process exited; restarting"
 	if _, msgs := r.post(sid, call("2", "crash", map[string]any{}, "")); len(msgs) != 1 || msgs[0].text() != want {
 		t.Fatalf("the crashing call got %v, want %q", msgs, want)
 	}
@@ -473,7 +473,7 @@ func TestJunkOnTheChildsStdoutIsDroppedAndNeverLogged(t *testing.T) {
 	}
 	// An answer too large to pass on is an error for its caller, not a wait.
 	if _, msgs := r.post(sid, call("3", "big", map[string]int{"bytes": 100 << 10}, "")); len(msgs) != 1 || string(msgs[0].ID) != "3" ||
-		msgs[0].text() != "error -32010: the MCP server's answer is larger than the sidecar accepts (65536 bytes)" {
+		msgs[0].text() != "error -32084: the MCP server's answer is larger than the sidecar accepts (65536 bytes)" {
 		t.Fatalf("big: %v", msgs)
 	}
 	log := r.logs.String()
