@@ -24,8 +24,12 @@ var _ = Describe("A rule that requires a scope", func() {
 		Eventually(func() int {
 			return post(sc.url, token, call, "MCP-Protocol-Version", "2025-06-18").StatusCode
 		}).Should(Equal(http.StatusForbidden))
+		// Calls made before the change reached the sidecar were allowed; from
+		// now on none may reach the server.
+		before := sc.upstream.Calls("echo")
 		resp := post(sc.url, token, call, "MCP-Protocol-Version", "2025-06-18")
+		Expect(resp.StatusCode).To(Equal(http.StatusForbidden))
 		Expect(resp.Header.Get("WWW-Authenticate")).To(And(ContainSubstring(`error="insufficient_scope"`), ContainSubstring(`scope="mcp.admin"`)))
-		Expect(sc.upstream.Calls("echo")).To(BeZero())
+		Expect(sc.upstream.Calls("echo")).To(Equal(before))
 	})
 })
