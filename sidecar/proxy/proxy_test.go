@@ -20,7 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/mcp-airlock/airlock/api/v1alpha1"
+	"github.com/mcp-airlock/airlock/sidecar/authn"
 	"github.com/mcp-airlock/airlock/sidecar/mcp"
+	"github.com/mcp-airlock/airlock/sidecar/policy"
 	"github.com/mcp-airlock/airlock/test/mcpserver"
 	oidctest "github.com/mcp-airlock/airlock/test/oidc"
 )
@@ -292,7 +294,18 @@ var _ = Describe("The sidecar", Ordered, func() {
 		}
 		changed := time.Now()
 		Expect(env.Client.Update(ctx, pol)).To(Succeed())
-		Eventually(sc.swaps).Should(Receive())
+		// Wait for the snapshot that enforces the change (others may pass by).
+		caller := &authn.Identity{Issuer: "okta", Subject: clientID, Claims: map[string]any{"cid": clientID}}
+		Eventually(func() v1alpha1.Action {
+			select {
+			case snap := <-sc.swaps:
+				if snap.Err == nil {
+					return snap.Policy.Decide(caller, policy.Request{Method: mcp.MethodToolsCall, Name: "echo"}).Action
+				}
+			default:
+			}
+			return ""
+		}).Should(Equal(v1alpha1.ActionDeny))
 		AddReportEntry("policy change to enforcement", time.Since(changed).String())
 
 		_, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "x"}})
