@@ -117,6 +117,7 @@ func (d *demo) startControllers() error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(f)))
 	mgr, err := ctrl.NewManager(d.env.Config, ctrl.Options{
 		Scheme:                 d.env.Scheme,
+		Cache:                  controllers.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

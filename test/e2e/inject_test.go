@@ -52,7 +52,7 @@ var _ = Describe("A pod mutated by the injector", Ordered, func() {
 				{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 			},
 		})).To(Succeed())
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: envtest.Scheme(),
+		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: envtest.Scheme(), Cache: controllers.CacheOptions(),
 			Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(controllers.SetupWithManager(mgr)).To(Succeed())
