@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"maps"
 	"strings"
 	"time"
 
@@ -82,7 +81,6 @@ type signConfig struct {
 	kid    string
 	key    *rsa.PrivateKey
 	secret []byte
-	header map[string]any
 }
 
 // WithKeyID sets the kid header, e.g. to one the provider never published.
@@ -100,23 +98,16 @@ func WithHS256(secret []byte) SignOption {
 	return func(c *signConfig) { c.alg, c.secret = "HS256", secret }
 }
 
-// WithHeader sets any other header parameter.
-func WithHeader(name string, value any) SignOption {
-	return func(c *signConfig) { c.header[name] = value }
-}
-
 // Sign serialises claims as a compact JWT signed with the provider's current
 // key and kid (RS256), unless options say otherwise.
 func (p *IdP) Sign(claims map[string]any, opts ...SignOption) string {
 	p.t.Helper()
 	cur := p.currentKey()
-	c := signConfig{alg: "RS256", kid: cur.id, key: cur.key, header: map[string]any{}}
+	c := signConfig{alg: "RS256", kid: cur.id, key: cur.key}
 	for _, o := range opts {
 		o(&c)
 	}
-	header := maps.Clone(c.header)
-	header["alg"] = c.alg
-	header["typ"] = "JWT"
+	header := map[string]any{"alg": c.alg, "typ": "JWT"}
 	if c.kid != "" {
 		header["kid"] = c.kid
 	}
