@@ -216,17 +216,10 @@ func (w *walker) object(i int, mask, msg bool) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		if i = skipWS(s, i); i < len(s) {
-			switch s[i] {
-			case ',':
-				i = skipWS(s, i+1)
-				continue
-			case '}':
-				w.depth--
-				return i + 1, nil
-			}
+		var more bool
+		if i, more, err = w.after(i, '}'); !more {
+			return i, err
 		}
-		return i, w.fail(i, "expected ',' or '}'")
 	}
 }
 
@@ -260,18 +253,28 @@ func (w *walker) array(i int, mask, msg bool) (int, error) {
 		if err != nil {
 			return i, err
 		}
-		if i = skipWS(s, i); i < len(s) {
-			switch s[i] {
-			case ',':
-				i = skipWS(s, i+1)
-				continue
-			case ']':
-				w.depth--
-				return i + 1, nil
-			}
+		var more bool
+		if i, more, err = w.after(i, ']'); !more {
+			return i, err
 		}
-		return i, w.fail(i, "expected ',' or ']'")
 	}
+}
+
+// after reads what follows a member or element at src[i]: a comma (more
+// follow, and next is the start of the next one) or close (the container
+// ends, and next is just past it).
+func (w *walker) after(i int, close byte) (next int, more bool, err error) {
+	s := w.src
+	if i = skipWS(s, i); i < len(s) {
+		switch s[i] {
+		case ',':
+			return skipWS(s, i+1), true, nil
+		case close:
+			w.depth--
+			return i + 1, false, nil
+		}
+	}
+	return i, false, w.fail(i, "expected ',' or '"+string(close)+"'")
 }
 
 // member walks the value at src[i] of a member named key.
