@@ -31,17 +31,7 @@ func connectVersion(url, token, v string) *sdk.ClientSession {
 
 // get opens a GET event stream.
 func get(url, token string, header ...string) *http.Response {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(resp.Body.Close)
-	return resp
+	return send(http.MethodGet, url, token, nil, "text/event-stream", header...)
 }
 
 // messages decodes a JSON reply, or every event of an SSE reply, into
@@ -204,13 +194,7 @@ var _ = Describe("The stateless protocol (2026-07-28)", Ordered, func() {
 		Expect(err).To(MatchError(ContainSubstring("tool delete_all is blocked by rule block-destructive")))
 		Expect(sc.upstream.Calls("delete_all")).To(BeZero())
 
-		list, err := cs.ListTools(ctx, nil)
-		Expect(err).NotTo(HaveOccurred())
-		var names []string
-		for _, t := range list.Tools {
-			names = append(names, t.Name)
-		}
-		Expect(names).To(ConsistOf("echo", "slow", "leak", "confirm"))
+		Expect(toolNames(cs)).To(ConsistOf("echo", "slow", "leak", "confirm"))
 
 		By("passing an InputRequiredResult, masked, and policing the retry that answers it")
 		res, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: "confirm", Arguments: map[string]any{}})
@@ -490,13 +474,7 @@ var _ = Describe("The legacy HTTP+SSE transport (2024-11-05)", Ordered, func() {
 		Expect(err).To(MatchError(ContainSubstring("tool delete_all is blocked by rule block-destructive in policy default/legacy-tools-policy")))
 		Expect(sc.upstream.Calls("delete_all")).To(BeZero())
 
-		list, err := cs.ListTools(ctx, nil)
-		Expect(err).NotTo(HaveOccurred())
-		var names []string
-		for _, t := range list.Tools {
-			names = append(names, t.Name)
-		}
-		Expect(names).To(ConsistOf("echo", "slow", "leak", "confirm"))
+		Expect(toolNames(cs)).To(ConsistOf("echo", "slow", "leak", "confirm"))
 
 		res, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: "leak", Arguments: map[string]any{}})
 		Expect(err).NotTo(HaveOccurred())

@@ -37,11 +37,19 @@ func connect(url, token string, opts *sdk.ClientOptions) *sdk.ClientSession {
 	return cs
 }
 
+// post sends a JSON-RPC body; header holds name, value pairs.
 func post(url, token, body string, header ...string) *http.Response {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	return send(http.MethodPost, url, token, strings.NewReader(body), "application/json, text/event-stream", header...)
+}
+
+// send is one raw HTTP request to the sidecar, closed when the spec ends.
+func send(method, url, token string, body io.Reader, accept string, header ...string) *http.Response {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -52,6 +60,17 @@ func post(url, token, body string, header ...string) *http.Response {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(resp.Body.Close)
 	return resp
+}
+
+// toolNames lists the tools the session is shown.
+func toolNames(cs *sdk.ClientSession) []string {
+	list, err := cs.ListTools(ctx, nil)
+	Expect(err).NotTo(HaveOccurred())
+	var names []string
+	for _, t := range list.Tools {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 func readAll(r io.Reader) string {
@@ -95,13 +114,7 @@ var _ = Describe("The sidecar", Ordered, func() {
 
 	It("lists only the tools the caller may call", func() {
 		cs := connect(sc.url, token, nil)
-		res, err := cs.ListTools(ctx, nil)
-		Expect(err).NotTo(HaveOccurred())
-		var names []string
-		for _, t := range res.Tools {
-			names = append(names, t.Name)
-		}
-		Expect(names).To(ConsistOf("echo", "slow", "leak", "confirm"))
+		Expect(toolNames(cs)).To(ConsistOf("echo", "slow", "leak", "confirm"))
 	})
 
 	It("injects the upstream credential and never forwards the caller's token", func() {

@@ -92,6 +92,16 @@ func start(name string, envv []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startSidecar runs the sidecar binary for the MCPServer default/server on
+// loopback ports, waits until it is ready and returns its listen port.
+func startSidecar(server string, args ...string) int {
+	listen, metrics := freePort(), freePort()
+	start(sidecarBin, nil, append([]string{"--server=default/" + server, "--kubeconfig=" + kubeconfig,
+		fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics)}, args...)...)
+	waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+	return listen
+}
+
 // bin is a program of the npm peers.
 func bin(name string) string { return filepath.Join(npmDir, "node_modules", ".bin", name) }
 

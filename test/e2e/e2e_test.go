@@ -66,11 +66,7 @@ var _ = Describe("server-everything behind the sidecar binary", Ordered, func() 
 			),
 		)
 
-		listen, metrics := freePort(), freePort()
-		start(sidecarBin, nil, "--server=default/everything", "--kubeconfig="+kubeconfig,
-			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics), "--zap-log-level=debug")
-		endpoint = fmt.Sprintf("http://127.0.0.1:%d/mcp", listen)
-		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+		endpoint = fmt.Sprintf("http://127.0.0.1:%d/mcp", startSidecar("everything", "--zap-log-level=debug"))
 		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/mcp", upstreamPort), 400) // server-everything is up: a GET without a session
 	})
 
@@ -163,11 +159,7 @@ var _ = Describe("server-everything's legacy HTTP+SSE transport behind the sidec
 				v1alpha1.Rule{Name: "no-sql-in-echo", Tools: []string{"echo"}, When: "request.arguments.message.contains('DROP TABLE')", Action: v1alpha1.ActionDeny},
 			),
 		)
-		listen, metrics := freePort(), freePort()
-		start(sidecarBin, nil, "--server=default/everything-sse", "--kubeconfig="+kubeconfig,
-			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics))
-		endpoint = fmt.Sprintf("http://127.0.0.1:%d/sse", listen)
-		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+		endpoint = fmt.Sprintf("http://127.0.0.1:%d/sse", startSidecar("everything-sse"))
 	})
 
 	It("lists only the allowed tools to the Inspector CLI over SSE", func() {

@@ -64,10 +64,7 @@ var _ = Describe("A sidecar with listen.tlsSecretRef", func() {
 		server.Spec.Listen.TLSSecretRef = &v1alpha1.LocalObjectReference{Name: "tls-tools-serving"}
 		create(server, policyFor("tls-callers", "tls-tools", clientID,
 			v1alpha1.Rule{Name: "echo", Tools: []string{"echo"}, Action: v1alpha1.ActionAllow}))
-		listen, metrics := freePort(), freePort()
-		start(sidecarBin, nil, "--server=default/tls-tools", "--kubeconfig="+kubeconfig,
-			fmt.Sprintf("--listen=127.0.0.1:%d", listen), fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metrics))
-		waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", metrics), 200)
+		listen := startSidecar("tls-tools")
 
 		token := idp.ClientCredentialsToken(ctx, clientID, clientSecret, "mcp.read")
 		base := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
